@@ -15,6 +15,7 @@ module                    chapter
 ========================  =====================================
 """
 
+from bertguide import corpus
 from bertguide.pretrained import (
     DEFAULT_MODEL,
     PretrainedModelError,
@@ -29,6 +30,7 @@ __all__ = [
     "DEFAULT_MODEL",
     "PretrainedModelError",
     "__version__",
+    "corpus",
     "default_model_dir",
     "resolve",
     "verify_default",
