@@ -1,0 +1,223 @@
+"""How the guide's pages are tested: Sybil parsers and the fence audit.
+
+Every Markdown page under ``docs/`` is a test. ``docs/conftest.py`` builds the
+Sybil object below; pytest then runs each page's Python blocks top to bottom in
+one namespace per page, like a notebook.
+
+What runs:
+
+* fenced blocks whose info string starts with ``python``, ``py`` or ``python3``,
+  with or without attributes (``python title="model.py" hl_lines="2"``), at any
+  indentation (inside admonitions, content tabs and lists);
+* ``pycon`` blocks, as doctests (each ``>>>`` line's output is compared);
+* hidden blocks written as ``<!-- invisible-code-block: python ... -->``, for
+  set-up and for assertions the page does not need to show.
+
+What is skipped: a block preceded by ``<!-- skip: next "reason" -->``. The reason
+is required; the audit fails on a skip without one.
+
+Stock Sybil only collects fences whose info string is exactly ``python`` and
+silently ignores the rest; :func:`audit_fences` finds every Python-looking fence
+with an independent scanner and reports each one that the parsers did not
+collect, so a block can never go untested by accident.
+
+Left out: reStructuredText, MyST directives and non-Python languages.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sybil import Document, Region, Sybil
+from sybil.evaluators.doctest import DocTestEvaluator
+from sybil.evaluators.python import PythonEvaluator
+from sybil.evaluators.skip import Skipper
+from sybil.parsers.abstract.doctest import DocTestStringParser
+from sybil.parsers.markdown import SkipParser
+from sybil.parsers.markdown.lexers import DirectiveInHTMLCommentLexer, RawFencedCodeBlockLexer
+
+PYTHON_LANGUAGES = ("python", "py", "python3")
+DOCTEST_LANGUAGES = ("pycon",)
+# Any info string that names Python in some way; the audit looks for all of these.
+AUDITED_LANGUAGES = (*PYTHON_LANGUAGES, *DOCTEST_LANGUAGES, "ipython", "python2", "py3")
+
+_INFO = re.compile(
+    r"[ \t]*\{?\.?(?P<language>[\w+-]+)\}?(?P<attributes>[^\n]*)$\n",
+    re.MULTILINE,
+)
+_DOCTEST_FLAGS = 0
+
+
+class PythonFenceParser:
+    """Collect Python fences (with attributes), pycon doctests and invisible blocks."""
+
+    def __init__(self) -> None:
+        self.fences = RawFencedCodeBlockLexer(
+            info_pattern=_INFO, mapping={"language": "language", "source": "source"}
+        )
+        self.invisible = DirectiveInHTMLCommentLexer(
+            directive=r"(invisible-)?code(-block)?", arguments=r"python"
+        )
+        self.python = PythonEvaluator()
+        self.doctests = DocTestStringParser(DocTestEvaluator(_DOCTEST_FLAGS))
+
+    def _code(self, region: Region) -> Region:
+        region.parsed = region.lexemes["source"]
+        region.evaluator = self.python
+        return region
+
+    def _doctest(self, region: Region, document: Document) -> Iterator[Region]:
+        source = region.lexemes["source"]
+        for example in self.doctests(source, document.path):
+            example.adjust(region, source)
+            yield example
+
+    def __call__(self, document: Document) -> Iterable[Region]:
+        for region in self.fences(document):
+            language = region.lexemes["language"]
+            if language in PYTHON_LANGUAGES:
+                if str(region.lexemes["source"]).lstrip().startswith(">>>"):
+                    yield from self._doctest(region, document)
+                else:
+                    yield self._code(region)
+            elif language in DOCTEST_LANGUAGES:
+                yield from self._doctest(region, document)
+        for region in self.invisible(document):
+            yield self._code(region)
+
+
+def make_sybil(**options) -> Sybil:
+    """The Sybil object the guide uses (``docs/conftest.py`` passes fixtures)."""
+    return Sybil(
+        parsers=[PythonFenceParser(), SkipParser()],
+        patterns=["*.md"],
+        **options,
+    )
+
+
+# --- the audit --------------------------------------------------------------------
+
+_FENCE_LINE = re.compile(
+    r"^(?P<prefix>(?:[ \t]*>)*[ \t]*(?:(?:[-*+]|\d+[.)])[ \t]+)?)"
+    r"(?P<fence>`{3,}|~{3,})[ \t]*\{?\.?(?P<language>[\w+-]*)"
+)
+_SKIP_NEXT = re.compile(r"<!--+\s*skip:\s*next(?P<reason>[^\n]*?)\s*--+>")
+
+
+@dataclass(frozen=True)
+class FenceProblem:
+    path: Path
+    line: int
+    info: str
+    why: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: ```{self.info}``` {self.why}"
+
+
+@dataclass
+class Fence:
+    line: int  # 1-based line of the opening fence
+    info: str
+    language: str
+    end: int = 0  # 1-based line of the closing fence (the last line if never closed)
+
+
+def find_python_fences(text: str) -> list[Fence]:
+    """Every opening fence whose language names Python, found line by line."""
+    fences: list[Fence] = []
+    open_fence: str | None = None  # the characters of the fence now open
+    current: Fence | None = None
+    lines = text.splitlines()
+    for number, line in enumerate(lines, start=1):
+        match = _FENCE_LINE.match(line)
+        if match is None:
+            continue
+        fence = match.group("fence")
+        rest = line[match.end("fence") :].strip()
+        if open_fence is not None:
+            same_kind = fence[0] == open_fence[0] and len(fence) >= len(open_fence)
+            if same_kind and not rest:
+                open_fence = None
+                if current is not None:
+                    current.end = number
+                    current = None
+            continue
+        open_fence = fence
+        language = match.group("language").lower()
+        if language in AUDITED_LANGUAGES:
+            current = Fence(number, rest, language, end=len(lines))
+            fences.append(current)
+    return fences
+
+
+def _line_of(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+def audit_document(path: Path, sybil: Sybil) -> tuple[int, int, list[FenceProblem]]:
+    """Return ``(executed, skipped, problems)`` for one page."""
+    text = Path(path).read_text(encoding="utf-8")
+    document = sybil.parse(Path(path))
+    collected: set[int] = set()  # lines where an executed example starts
+    skip_reasons: dict[int, str] = {}
+    for region in document.regions:
+        line = _line_of(text, region.start)
+        if isinstance(region.evaluator, Skipper):
+            action, reason = region.parsed
+            skip_reasons[line] = (reason or "").strip() if action == "next" else ""
+        else:
+            collected.add(line)
+    executed = skipped = 0
+    problems = []
+    lines = text.splitlines()
+    for fence in find_python_fences(text):
+        skip_line = _preceding_skip(lines, fence.line)
+        if skip_line is not None:
+            if skip_reasons.get(skip_line, "").strip("\"' ") == "":
+                problems.append(
+                    FenceProblem(path, fence.line, fence.info, "is skipped without a reason")
+                )
+            else:
+                skipped += 1
+            continue
+        if any(fence.line <= line <= fence.end for line in collected):
+            executed += 1
+        else:
+            problems.append(
+                FenceProblem(
+                    path,
+                    fence.line,
+                    fence.info,
+                    "is neither executed by the docs tests nor skipped with a reason",
+                )
+            )
+    return executed, skipped, problems
+
+
+def _preceding_skip(lines: Sequence[str], fence_line: int) -> int | None:
+    """The line of a ``skip: next`` comment directly above a fence (blank lines allowed)."""
+    index = fence_line - 2
+    while index >= 0 and not lines[index].strip():
+        index -= 1
+    if index >= 0 and _SKIP_NEXT.search(lines[index]):
+        return index + 1
+    return None
+
+
+def audit_fences(
+    root: Path, sybil: Sybil | None = None
+) -> tuple[int, int, list[FenceProblem]]:
+    """Audit every Markdown page under ``root``; return totals and problems."""
+    sybil = sybil or make_sybil(path=str(root))
+    executed = skipped = 0
+    problems: list[FenceProblem] = []
+    for page in sorted(Path(root).rglob("*.md")):
+        done, passed_over, found = audit_document(page, sybil)
+        executed += done
+        skipped += passed_over
+        problems.extend(found)
+    return executed, skipped, problems
