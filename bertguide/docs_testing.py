@@ -164,7 +164,7 @@ def audit_document(path: Path, sybil: Sybil) -> tuple[int, int, list[FenceProble
     document = sybil.parse(Path(path))
     collected: set[int] = set()  # lines where an executed example starts
     skip_reasons: dict[int, str] = {}
-    for region in document.regions:
+    for _, region in document.regions:
         line = _line_of(text, region.start)
         if isinstance(region.evaluator, Skipper):
             action, reason = region.parsed

@@ -1,0 +1,70 @@
+# bertguide — the README's commands. Everything installs into .venv on first use.
+#
+#   make serve   install, render the figures, build the site and serve it on :8000
+#   make test    install, lint, build the site strictly, run every test and docs page
+#   make build   the site into site/
+#   make bench   the speed benchmarks (ratios against transformers, same run)
+
+PYTHON   ?= python3
+VENV     := .venv
+PY       := $(VENV)/bin/python
+BIN      := $(VENV)/bin
+STAMPS   := .make
+SITE     := site
+HOST     ?= 127.0.0.1:8000
+
+export NO_MKDOCS_2_WARNING := 1
+export TOKENIZERS_PARALLELISM := false
+export HF_HUB_OFFLINE := 1
+export PYTHONHASHSEED := 0
+
+.PHONY: install assets figures build serve test lint pytest bench clean
+
+install: $(STAMPS)/python
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+# torch first, from the constraints file: an unpinned torch would pull GBs of CUDA wheels.
+$(STAMPS)/python: pyproject.toml constraints.txt | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt torch
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[test,docs]"
+	$(PY) -m ipykernel install --sys-prefix --name python3 > /dev/null
+	@mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/npm: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@mkdir -p $(STAMPS) && touch $@
+
+assets: $(STAMPS)/npm install
+	$(PY) scripts/vendor_assets.py
+
+figures: install
+	$(BIN)/bertguide figures --out docs/figures
+
+build: assets figures
+	$(BIN)/mkdocs build --strict --site-dir $(SITE)
+
+# Serves the built site as a reader gets it; authors who want live reload run
+# `.venv/bin/mkdocs serve` after `make build`.
+serve: build
+	@echo "serving the guide on http://$(HOST)/ (Ctrl-C stops)"
+	$(PY) -m http.server --bind $(firstword $(subst :, ,$(HOST))) \
+		--directory $(SITE) $(lastword $(subst :, ,$(HOST)))
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+pytest: install
+	BERTGUIDE_SITE_DIR=$(SITE) $(PY) -m pytest
+
+test: lint build pytest
+
+bench: install
+	$(PY) benchmarks/bench_tokenizer.py
+	$(PY) benchmarks/bench_model.py
+
+clean:
+	rm -rf $(SITE) docs/figures docs/assets/vendor $(STAMPS)

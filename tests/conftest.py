@@ -1,0 +1,35 @@
+"""Fixtures shared by the unit tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory) -> Path:
+    """The built site: ``$BERTGUIDE_SITE_DIR`` (``make test`` builds it first) or a fresh build."""
+    configured = os.environ.get("BERTGUIDE_SITE_DIR")
+    if configured:
+        site = Path(configured)
+        if not site.is_absolute():
+            site = ROOT / site
+        if (site / "index.html").is_file():
+            return site
+    site = tmp_path_factory.mktemp("site")
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
+    if result.returncode != 0:
+        pytest.fail(f"mkdocs build --strict failed:\n{result.stderr[-4000:]}")
+    return site

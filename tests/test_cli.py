@@ -1,0 +1,62 @@
+"""The ``bertguide`` command as a user meets it."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bertguide import cli, pretrained
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "bertguide.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_info_prints_model_hashes_and_versions():
+    result = run_cli("info")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert str(pretrained.resolve(None)) in out
+    for digest in pretrained.EXPECTED_SHA256.values():
+        assert f"{digest} (ok)" in out
+    assert "torch 2." in out
+    assert "6 layers, 12 heads, hidden size 384" in out
+
+
+@pytest.fixture
+def damaged_default(tmp_path: Path, monkeypatch) -> Path:
+    source = pretrained.default_model_dir()
+    target = tmp_path / "model"
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("model.safetensors"))
+    monkeypatch.setattr(pretrained, "default_model_dir", lambda: target)
+    return target
+
+
+def test_tampered_weights_give_one_line_and_exit_2(damaged_default: Path, capsys):
+    (damaged_default / "model.safetensors").write_bytes(b"not the weights")
+    assert cli.main(["info"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("bertguide: error: ")
+    assert "model.safetensors has SHA-256" in err
+
+
+def test_missing_weights_give_one_line_and_exit_2(damaged_default: Path, capsys):
+    assert cli.main(["info"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "model.safetensors is missing" in err
+
+
+def test_unknown_command_is_a_usage_error():
+    result = run_cli("nonsense")
+    assert result.returncode == 2
+    assert "invalid choice" in result.stderr
+    assert "Traceback" not in result.stderr
