@@ -1,0 +1,107 @@
+"""The figure registry: registration rules, identical bytes run to run, the cache."""
+
+from __future__ import annotations
+
+import json
+
+import matplotlib
+import pytest
+
+from bertguide import figures
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture
+def registry(monkeypatch):
+    """An empty registry and no figure modules, so each test registers its own."""
+    monkeypatch.setattr(figures, "REGISTRY", {})
+    monkeypatch.setattr(figures, "FIGURE_MODULES", ())
+    return figures.REGISTRY
+
+
+def _line_figure():
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(2, 2))
+    ax.plot([0, 1, 2], [0, 1, 4], label="squares")
+    ax.set_title("x²")
+    ax.legend()
+    return fig
+
+
+def test_decorator_registers_and_rejects_bad_names(registry):
+    figures.figure("squares", formats=("svg", "png"))(_line_figure)
+    assert registry["squares"].files == ("squares.svg", "squares.png")
+    with pytest.raises(ValueError, match="figure name"):
+        figures.figure("../escape")
+    with pytest.raises(ValueError, match="formats"):
+        figures.figure("x", formats=("jpg",))
+    with pytest.raises(ValueError, match="kind"):
+        figures.figure("x", kind="pdf")
+
+    def other():
+        return "<p>other</p>"
+
+    with pytest.raises(ValueError, match="already registered"):
+        figures.figure("squares")(other)
+
+
+def test_bytes_identical_when_forced_twice(registry, tmp_path):
+    figures.figure("squares", formats=("svg", "png"))(_line_figure)
+    figures.render_all(tmp_path, force=True)
+    first = {p.name: p.read_bytes() for p in tmp_path.glob("squares.*")}
+    figures.render_all(tmp_path, force=True)
+    second = {p.name: p.read_bytes() for p in tmp_path.glob("squares.*")}
+    assert sorted(first) == ["squares.png", "squares.svg"]
+    assert first == second
+    svg = first["squares.svg"].decode()
+    assert "<dc:date>" not in svg and "<svg" in svg
+
+
+def test_cache_skips_fresh_and_redraws_changed_or_missing(registry, tmp_path):
+    calls = []
+
+    def page():
+        calls.append(1)
+        return "<!doctype html><p>hello</p>"
+
+    figures.figure("hello", kind="html")(page)
+    report = figures.render_all(tmp_path)
+    assert (report.rendered, report.cached) == (["hello"], [])
+    report = figures.render_all(tmp_path)
+    assert (report.rendered, report.cached) == ([], ["hello"])
+    assert "0 rendered, 1 cached" in str(report)
+    assert len(calls) == 1
+
+    (tmp_path / "hello.html").write_text("edited by hand")
+    assert figures.render_all(tmp_path).rendered == ["hello"]
+    (tmp_path / "hello.html").unlink()
+    assert figures.render_all(tmp_path).rendered == ["hello"]
+
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    manifest["hello"]["inputs"] = "0" * 64  # as if the figure's source had changed
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    assert figures.render_all(tmp_path).rendered == ["hello"]
+    assert len(calls) == 4
+
+
+def test_input_hash_follows_the_function_source(registry):
+    def one():
+        return "<p>1</p>"
+
+    def two():
+        return "<p>2</p>"
+
+    a = figures.Figure("a", one, kind="html")
+    b = figures.Figure("a", two, kind="html")
+    assert figures.input_hash(a) == figures.input_hash(a)
+    assert figures.input_hash(a) != figures.input_hash(b)
+
+
+def test_wrong_return_type_is_a_clear_error(registry, tmp_path):
+    figures.figure("broken")(lambda: "not a figure")
+    with pytest.raises(TypeError, match="matplotlib Figure"):
+        figures.render_all(tmp_path)
+    with pytest.raises(ValueError, match="unknown figures"):
+        figures.render_all(tmp_path, names=["nope"])
