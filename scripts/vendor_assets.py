@@ -27,6 +27,11 @@ FILES = {
     "katex/dist/katex.min.css": "katex/katex.min.css",
     "katex/dist/fonts": "katex/fonts",
     "katex/dist/contrib/auto-render.min.js": "katex/auto-render.min.js",
+    # d3 5 and jQuery draw the interactive attention views (bertviz's head and model view).
+    "d3/dist/d3.min.js": "d3/d3.min.js",
+    "d3/LICENSE": "d3/LICENSE",
+    "jquery/dist/jquery.min.js": "jquery/jquery.min.js",
+    "jquery/LICENSE.txt": "jquery/LICENSE.txt",
 }
 
 
