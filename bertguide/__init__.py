@@ -16,6 +16,25 @@ module                    chapter
 """
 
 from bertguide import corpus
+from bertguide.attention import (
+    BertAttention,
+    BertSelfAttention,
+    BertSelfOutput,
+    scaled_dot_product_attention,
+)
+from bertguide.config import BertConfig
+from bertguide.embeddings import BertEmbeddings
+from bertguide.model import (
+    BertEncoder,
+    BertIntermediate,
+    BertLayer,
+    BertModel,
+    BertModelOutput,
+    BertOutput,
+    BertPooler,
+    count_parameters,
+    parameter_breakdown,
+)
 from bertguide.pretrained import (
     DEFAULT_MODEL,
     PretrainedModelError,
@@ -28,10 +47,25 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_MODEL",
+    "BertAttention",
+    "BertConfig",
+    "BertEmbeddings",
+    "BertEncoder",
+    "BertIntermediate",
+    "BertLayer",
+    "BertModel",
+    "BertModelOutput",
+    "BertOutput",
+    "BertPooler",
+    "BertSelfAttention",
+    "BertSelfOutput",
     "PretrainedModelError",
     "__version__",
     "corpus",
+    "count_parameters",
     "default_model_dir",
+    "parameter_breakdown",
     "resolve",
+    "scaled_dot_product_attention",
     "verify_default",
 ]

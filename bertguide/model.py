@@ -1,0 +1,376 @@
+"""The encoder stack: feed-forward block, encoder layer, encoder, pooler, BertModel.
+
+Dimension legend: B = batch size, T = tokens, C = hidden size, N = heads,
+I = intermediate (feed-forward) size, L = layers.
+
+One encoder layer (post-LayerNorm, as in the original BERT):
+
+    a = LayerNorm(x + Dropout(MultiHeadSelfAttention(x) W_o))      # BertAttention
+    y = LayerNorm(a + Dropout(GELU(a W_1 + b_1) W_2 + b_2))        # BertIntermediate/Output
+
+``BertModel`` = ``BertEmbeddings`` -> L layers -> ``BertPooler`` (tanh of a dense layer on
+the [CLS] vector). Class and attribute names are those of ``transformers``, so a
+Hugging Face checkpoint's keys name our parameters; ``from_pretrained`` still maps them
+explicitly (``convert_hf_state_dict``) so that every difference is visible and every
+mismatch fails with the key's name.
+
+Input conventions: ``input_ids`` must be a 2-D LongTensor (B, T), even for a single
+sequence (``ids.unsqueeze(0)``); a 1-D tensor is refused rather than guessed at.
+``attention_mask`` (B, T) holds 1 for real tokens and 0 for padding.
+
+Left out: the pre-training and task heads (see ``pretraining.py``, ``finetuning.py``),
+decoder use, cross-attention, key/value caches, gradient checkpointing, head pruning
+and ``inputs_embeds``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from bertguide.attention import BertAttention
+from bertguide.config import BertConfig
+from bertguide.embeddings import BertEmbeddings, check_input_ids
+
+logger = logging.getLogger(__name__)
+
+
+class BertIntermediate(nn.Module):
+    """First half of the feed-forward block: widen C -> I and apply GELU."""
+
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__()
+        self.dense = nn.Linear(config.hidden_size, config.intermediate_size)
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        # exact GELU: x * Phi(x), Phi the standard normal CDF (erf form, not tanh)
+        return F.gelu(self.dense(hidden_states))  # (B, T, C) -> (B, T, I)
+
+
+class BertOutput(nn.Module):
+    """Second half: narrow I -> C, dropout, add the residual, LayerNorm."""
+
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__()
+        self.dense = nn.Linear(config.intermediate_size, config.hidden_size)
+        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+
+    def forward(self, hidden_states: torch.Tensor, input_tensor: torch.Tensor) -> torch.Tensor:
+        """hidden_states (B, T, I), input_tensor (B, T, C) -> (B, T, C)."""
+        return self.LayerNorm(self.dropout(self.dense(hidden_states)) + input_tensor)
+
+
+class BertLayer(nn.Module):
+    """One encoder layer: attention sub-layer, then feed-forward sub-layer."""
+
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__()
+        self.attention = BertAttention(config)
+        self.intermediate = BertIntermediate(config)
+        self.output = BertOutput(config)
+
+    def forward(
+        self,
+        hidden_states: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        output_attentions: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(B, T, C) -> (B, T, C), attention weights (B, N, T, T) or None."""
+        a, weights = self.attention(hidden_states, attention_mask, output_attentions)
+        return self.output(self.intermediate(a), a), weights
+
+
+class BertEncoder(nn.Module):
+    """L encoder layers applied one after another."""
+
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__()
+        self.layer = nn.ModuleList(BertLayer(config) for _ in range(config.num_hidden_layers))
+
+    def forward(
+        self,
+        hidden_states: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        output_attentions: bool = False,
+        output_hidden_states: bool = False,
+    ) -> tuple[torch.Tensor, tuple | None, tuple | None]:
+        """(B, T, C) -> last (B, T, C), L + 1 hidden states or None, L weights or None."""
+        all_hidden = [hidden_states] if output_hidden_states else None  # embeddings first
+        all_weights = [] if output_attentions else None
+        for layer in self.layer:
+            hidden_states, weights = layer(hidden_states, attention_mask, output_attentions)
+            if output_hidden_states:
+                all_hidden.append(hidden_states)
+            if output_attentions:
+                all_weights.append(weights)
+        return (
+            hidden_states,
+            tuple(all_hidden) if output_hidden_states else None,
+            tuple(all_weights) if output_attentions else None,
+        )
+
+
+class BertPooler(nn.Module):
+    """A sentence vector: tanh(dense) of the first token's ([CLS]) final vector."""
+
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__()
+        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
+        self.activation = nn.Tanh()
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        return self.activation(self.dense(hidden_states[:, 0]))  # (B, T, C) -> (B, C)
+
+
+@dataclass
+class BertModelOutput:
+    """What ``BertModel`` returns (field names as in transformers)."""
+
+    last_hidden_state: torch.Tensor  # (B, T, C): one contextual vector per token
+    pooler_output: torch.Tensor  # (B, C): tanh(dense([CLS] vector))
+    hidden_states: tuple[torch.Tensor, ...] | None = None  # L + 1 of (B, T, C); [0] = embeddings
+    attentions: tuple[torch.Tensor, ...] | None = None  # L of (B, N, T, T); rows sum to 1
+
+
+def _padding_mask(attention_mask, input_ids: torch.Tensor) -> torch.Tensor | None:
+    """attention_mask (B, T) of 1/0 -> bool (B, 1, 1, T) for every head and query, or None."""
+    if attention_mask is None:
+        return None
+    if not isinstance(attention_mask, torch.Tensor):
+        kind = type(attention_mask).__name__
+        raise TypeError(f"attention_mask must be a torch.Tensor, not {kind}")
+    if attention_mask.shape != input_ids.shape:
+        raise ValueError(
+            f"attention_mask has shape {list(attention_mask.shape)} but input_ids has shape "
+            f"{list(input_ids.shape)}; they must match"
+        )
+    if attention_mask.is_meta:
+        return attention_mask.bool()[:, None, None, :]
+    mask = attention_mask.bool()
+    if not torch.equal(mask.to(attention_mask.dtype), attention_mask):
+        raise ValueError("attention_mask must hold only 1 (real token) and 0 (padding)")
+    empty = ~mask.any(dim=1)
+    if empty.any():
+        rows = empty.nonzero().flatten().tolist()
+        raise ValueError(f"attention_mask row(s) {rows} are all 0: nothing to attend to")
+    if mask.all():
+        return None  # nothing to hide: let attention skip the mask
+    return mask[:, None, None, :]  # (B, 1, 1, T): the same keys hidden for every query
+
+
+class BertModel(nn.Module):
+    """BERT's encoder: embeddings, L layers, pooler."""
+
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__()
+        if not isinstance(config, BertConfig):
+            raise TypeError(f"config must be a BertConfig, not {type(config).__name__}")
+        self.config = config
+        self.embeddings = BertEmbeddings(config)
+        self.encoder = BertEncoder(config)
+        self.pooler = BertPooler(config)
+        self.apply(self._init_weights)
+
+    def _init_weights(self, module: nn.Module) -> None:
+        """BERT's initialisation, for training from scratch; loading overwrites it."""
+        std = self.config.initializer_range
+        if isinstance(module, nn.Linear):
+            nn.init.normal_(module.weight, mean=0.0, std=std)
+            nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            nn.init.normal_(module.weight, mean=0.0, std=std)
+            if module.padding_idx is not None:
+                with torch.no_grad():
+                    module.weight[module.padding_idx].zero_()
+        elif isinstance(module, nn.LayerNorm):
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        position_ids: torch.Tensor | None = None,
+        output_attentions: bool = False,
+        output_hidden_states: bool = False,
+    ) -> BertModelOutput:
+        """input_ids (B, T) -> BertModelOutput; see the module docstring for conventions."""
+        for name, flag in (
+            ("output_attentions", output_attentions),
+            ("output_hidden_states", output_hidden_states),
+        ):
+            if not isinstance(flag, bool):
+                raise TypeError(f"{name} must be a bool, not {type(flag).__name__}")
+        check_input_ids(input_ids)
+        mask = _padding_mask(attention_mask, input_ids)  # (B, 1, 1, T) or None
+
+        x = self.embeddings(input_ids, token_type_ids, position_ids)  # (B, T, C)
+        x, hidden_states, attentions = self.encoder(
+            x, mask, output_attentions, output_hidden_states
+        )
+        return BertModelOutput(
+            last_hidden_state=x,
+            pooler_output=self.pooler(x),  # (B, C)
+            hidden_states=hidden_states,
+            attentions=attentions,
+        )
+
+    # --- Hugging Face format -------------------------------------------------
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str | os.PathLike | None = None) -> BertModel:
+        """Load a Hugging Face-format BERT directory (None = the embedded default).
+
+        Returns the model in eval mode, weights in float32.
+        """
+        from bertguide.pretrained import load_state_dict, resolve
+
+        directory = resolve(name_or_path)
+        config = BertConfig.from_pretrained(directory)
+        weights, ignored = convert_hf_state_dict(load_state_dict(directory), config)
+        if ignored:
+            logger.info("%s: ignored %d head/buffer tensors: %s", directory, len(ignored), ignored)
+        with torch.device("meta"):  # no memory and no random init: the checkpoint fills it
+            model = cls(config)
+        model.load_state_dict(weights, strict=True, assign=True)
+        return model.eval()
+
+    def save_pretrained(self, directory: str | os.PathLike) -> Path:
+        """Write config.json and model.safetensors (Hugging Face format); return the dir."""
+        from safetensors.torch import save_file
+
+        path = Path(directory)
+        self.config.save_pretrained(path)
+        tensors = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
+        save_file(tensors, str(path / "model.safetensors"), metadata={"format": "pt"})
+        return path
+
+
+# --- checkpoint keys -----------------------------------------------------------
+
+# Tensors a BERT checkpoint may carry that are not part of BertModel, skipped on load:
+IGNORED_PREFIXES = (
+    "cls.",  # pre-training heads (masked-LM and next-sentence); see pretraining.py
+    "classifier.",  # fine-tuning heads; see finetuning.py
+    "qa_outputs.",
+)
+IGNORED_KEYS = (
+    "embeddings.position_ids",  # a stored arange(512); we build it on the fly
+    "embeddings.token_type_ids",  # a stored zeros buffer; likewise
+)
+
+
+def hf_to_bertguide_key(key: str) -> str:
+    """One Hugging Face key -> our key: drop ``bert.``, rename old LayerNorm gamma/beta."""
+    if key.startswith("bert."):  # checkpoints of BertFor... classes nest the encoder
+        key = key.removeprefix("bert.")
+    if key.endswith("LayerNorm.gamma"):  # TensorFlow-era names
+        key = key.removesuffix("gamma") + "weight"
+    elif key.endswith("LayerNorm.beta"):
+        key = key.removesuffix("beta") + "bias"
+    return key
+
+
+def _listed(keys) -> str:
+    keys = sorted(keys)
+    shown = ", ".join(keys[:8])
+    return shown + (f", ... ({len(keys)} in all)" if len(keys) > 8 else "")
+
+
+def convert_hf_state_dict(
+    state_dict: dict[str, torch.Tensor], config: BertConfig
+) -> tuple[dict[str, torch.Tensor], list[str]]:
+    """Map a Hugging Face BERT state dict onto ``BertModel(config)``'s keys.
+
+    Returns (our state dict in float32, the ignored keys). Raises ValueError naming
+    every missing, unexpected or mis-shaped key.
+    """
+    if not isinstance(state_dict, dict):
+        raise TypeError(f"state_dict must be a dict, not {type(state_dict).__name__}")
+    with torch.device("meta"):
+        expected = {k: v.shape for k, v in BertModel(config).state_dict().items()}
+
+    converted: dict[str, torch.Tensor] = {}
+    ignored: list[str] = []
+    for hf_key, tensor in state_dict.items():
+        key = hf_to_bertguide_key(hf_key)
+        if key.startswith(IGNORED_PREFIXES) or key in IGNORED_KEYS:
+            ignored.append(hf_key)
+            continue
+        if key in converted:
+            raise ValueError(f"checkpoint has two tensors for {key!r} (with and without 'bert.')")
+        converted[key] = tensor.float() if tensor.is_floating_point() else tensor
+
+    missing = expected.keys() - converted.keys()
+    unexpected = converted.keys() - expected.keys()
+    misshaped = [
+        f"{k} {list(converted[k].shape)} (expected {list(expected[k])})"
+        for k in sorted(expected.keys() & converted.keys())
+        if converted[k].shape != expected[k]
+    ]
+    problems = []
+    if missing:
+        problems.append(f"missing keys: {_listed(missing)}")
+    if unexpected:
+        problems.append(f"unexpected keys: {_listed(unexpected)}")
+    if misshaped:
+        problems.append(f"mis-shaped tensors: {_listed(misshaped)}")
+    if problems:
+        raise ValueError("checkpoint does not fit BertModel(config): " + "; ".join(problems))
+    return converted, ignored
+
+
+# --- counting parameters -------------------------------------------------------
+
+
+def count_parameters(module: nn.Module) -> int:
+    """Number of parameters (shared tensors counted once); works on the meta device."""
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"module must be a torch.nn.Module, not {type(module).__name__}")
+    return sum(p.numel() for p in module.parameters())
+
+
+# (substring of a parameter's name, group), first match wins
+_PARAMETER_GROUPS = (
+    ("LayerNorm", "layer_norms"),
+    ("word_embeddings", "word_embeddings"),
+    ("position_embeddings", "position_embeddings"),
+    ("token_type_embeddings", "token_type_embeddings"),
+    (".attention.", "attention"),  # q, k, v and the output projection
+    (".intermediate.", "feed_forward"),
+    (".output.", "feed_forward"),  # the attention's .output. was matched above
+    ("pooler.", "pooler"),
+)
+
+
+def parameter_breakdown(model_or_config: BertModel | BertConfig) -> dict[str, int]:
+    """Parameters per part of BERT; the values sum to ``count_parameters(model)``.
+
+    Given a config, the model is built on the meta device, so even BERT-large costs
+    no memory.
+    """
+    if isinstance(model_or_config, BertConfig):
+        with torch.device("meta"):
+            model = BertModel(model_or_config)
+    elif isinstance(model_or_config, BertModel):
+        model = model_or_config
+    else:
+        raise TypeError(
+            f"model_or_config must be a BertModel or a BertConfig, "
+            f"not {type(model_or_config).__name__}"
+        )
+    counts = dict.fromkeys([group for _, group in _PARAMETER_GROUPS], 0)
+    for name, parameter in model.named_parameters():
+        group = next((g for part, g in _PARAMETER_GROUPS if part in name), None)
+        if group is None:
+            raise RuntimeError(f"parameter {name} belongs to no group of parameter_breakdown")
+        counts[group] += parameter.numel()
+    return counts
