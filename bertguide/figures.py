@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 # Modules whose import registers figures. Add yours here.
-FIGURE_MODULES: tuple[str, ...] = ()
+FIGURE_MODULES: tuple[str, ...] = ("bertguide.visualize",)
 
 # The modules most figures draw with: their source is part of every figure's hash
 # unless a figure passes its own ``depends``.
