@@ -42,11 +42,19 @@ from bertguide.pretrained import (
     resolve,
     verify_default,
 )
+from bertguide.tokenizer import (
+    BasicTokenizer,
+    BatchEncoding,
+    TokenizationSteps,
+    WordPieceTokenizer,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_MODEL",
+    "BasicTokenizer",
+    "BatchEncoding",
     "BertAttention",
     "BertConfig",
     "BertEmbeddings",
@@ -60,6 +68,8 @@ __all__ = [
     "BertSelfAttention",
     "BertSelfOutput",
     "PretrainedModelError",
+    "TokenizationSteps",
+    "WordPieceTokenizer",
     "__version__",
     "corpus",
     "count_parameters",
