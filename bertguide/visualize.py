@@ -46,15 +46,8 @@ from bertguide.figures import figure
 @functools.lru_cache(maxsize=2)
 def _default_model_and_tokenizer():
     from bertguide.model import BertModel
+    from bertguide.tokenizer import WordPieceTokenizer
 
-    try:
-        from bertguide.tokenizer import WordPieceTokenizer
-    except ModuleNotFoundError:  # TEMPORARY until the tokenizer lands
-        from transformers import BertTokenizer as WordPieceTokenizer
-
-        from bertguide.pretrained import resolve
-
-        return BertModel.from_pretrained(), WordPieceTokenizer.from_pretrained(str(resolve(None)))
     return BertModel.from_pretrained(), WordPieceTokenizer.from_pretrained()
 
 
@@ -286,6 +279,46 @@ def plot_token_by_layer(
     if fig is not None:
         fig.tight_layout()
     return ax.figure
+
+
+def plot_pattern_scores(scores):
+    """Per layer, the mean share of attention each pattern takes (heads averaged)."""
+    from bertguide.patterns import MASS_PATTERNS
+
+    fig, axes = _new_figure(6.0, 3.4)
+    ax = axes[0, 0]
+    for pattern in MASS_PATTERNS:
+        values = scores.per_layer(pattern).numpy()
+        ax.plot(range(len(values)), values, marker="o", label=pattern)
+    ax.set_xlabel("layer")
+    ax.set_ylabel("mean share of attention")
+    ax.set_ylim(0, 1)
+    ax.set_title(f"where attention goes, {scores.num_texts} Wikipedia sentences", color=INK)
+    ax.legend(ncols=3, fontsize=8, frameon=False, labelcolor=INK)
+    _style_ticks(ax)
+    fig.tight_layout()
+    return fig
+
+
+def plot_pattern_gallery(scores, text: str, pair: tuple[str, str]):
+    """One heatmap per pattern: the head that scores highest for it, on ``text``
+    (or on ``pair`` for ``block``)."""
+    from bertguide.patterns import PATTERNS
+
+    single, double = get_attention(text), get_attention(*pair)
+    fig, axes = _new_figure(13.0, 7.4, 2, 4)
+    for ax, pattern in zip(axes.flat, PATTERNS, strict=True):
+        layer, head = scores.best_head(pattern)
+        attention = double if pattern == "block" else single
+        plot_attention(attention, layer, head, ax=ax)
+        ax.set_xticks(range(len(attention.tokens)), attention.tokens, rotation=90, fontsize=6)
+        ax.set_yticks(range(len(attention.tokens)), attention.tokens, fontsize=6)
+        ax.set_xlabel("")
+        ax.set_ylabel("")
+        score = float(scores[pattern][layer, head])
+        ax.set_title(f"{pattern}: layer {layer}, head {head} ({score:.2f})", color=INK, fontsize=9)
+    fig.tight_layout()
+    return fig
 
 
 # --- interactive views (bertviz's JavaScript, offline) -----------------------------
@@ -580,3 +613,20 @@ def _html_head_view():
 def _html_model_view():
     view = attention_view(*PAIR, view="model")
     return view.page(assets=SITE_ASSETS, title="model view: a sentence pair")
+
+
+GALLERY_TEXT = "The author wrote the book, and the critics praised it in the newspaper."
+
+
+@figure("pattern-scores")
+def _fig_pattern_scores():
+    from bertguide.patterns import default_scores
+
+    return plot_pattern_scores(default_scores())
+
+
+@figure("pattern-gallery")
+def _fig_pattern_gallery():
+    from bertguide.patterns import default_scores
+
+    return plot_pattern_gallery(default_scores(), GALLERY_TEXT, PAIR)
