@@ -15,7 +15,7 @@ module                    chapter
 ========================  =====================================
 """
 
-from bertguide import corpus
+from bertguide import corpus, patterns
 from bertguide.attention import (
     BertAttention,
     BertSelfAttention,
@@ -48,11 +48,25 @@ from bertguide.tokenizer import (
     TokenizationSteps,
     WordPieceTokenizer,
 )
+from bertguide.visualize import (
+    Attention,
+    AttentionView,
+    attention_view,
+    get_attention,
+    plot_attention,
+    plot_attention_grid,
+    plot_head_view,
+    plot_pattern_gallery,
+    plot_pattern_scores,
+    plot_token_by_layer,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_MODEL",
+    "Attention",
+    "AttentionView",
     "BasicTokenizer",
     "BatchEncoding",
     "BertAttention",
@@ -71,10 +85,19 @@ __all__ = [
     "TokenizationSteps",
     "WordPieceTokenizer",
     "__version__",
+    "attention_view",
     "corpus",
     "count_parameters",
     "default_model_dir",
+    "get_attention",
     "parameter_breakdown",
+    "patterns",
+    "plot_attention",
+    "plot_attention_grid",
+    "plot_head_view",
+    "plot_pattern_gallery",
+    "plot_pattern_scores",
+    "plot_token_by_layer",
     "resolve",
     "scaled_dot_product_attention",
     "verify_default",
