@@ -31,6 +31,10 @@ disagree we follow the Python one, which is what this file mirrors:
   with ``clean_up_tokenization_spaces=True`` (the default), removes the space before
   ``. , ! ?`` and inside ``n't 'm 's 've 're`` and `` ' ``, over the whole string; the
   Rust decoder cleans up token by token and so leaves ``don ' t``.
+* ``longest_first`` truncation of a pair removes one token at a time from the longer
+  sequence, from the second on a tie, so when both are long the first keeps the odd
+  token (62 + 63 tokens -> 63 + 62 for a budget of 125); the Rust code gives the second
+  the odd token instead.
 
 Encoding is fast because every distinct word is split once and cached (word -> ids).
 
@@ -469,9 +473,9 @@ class WordPieceTokenizer:
         excess = len(ids) + (len(pair) if pair is not None else 0) + n_special - max_length
         if excess <= 0:
             return ids, pair
+        if pair is None and strategy == "only_second":
+            raise ValueError("truncation='only_second' needs a text_pair")
         if pair is None or strategy == "only_first":
-            if strategy == "only_second":
-                raise ValueError("truncation='only_second' needs a text_pair")
             if excess >= len(ids):
                 raise ValueError(
                     f"the first sequence has {len(ids)} tokens, too few to remove {excess}; "
