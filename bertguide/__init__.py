@@ -51,6 +51,7 @@ from bertguide.tokenizer import (
 from bertguide.visualize import (
     Attention,
     AttentionView,
+    SenseVectors,
     attention_view,
     get_attention,
     plot_attention,
@@ -59,6 +60,9 @@ from bertguide.visualize import (
     plot_pattern_gallery,
     plot_pattern_scores,
     plot_token_by_layer,
+    plot_word_senses,
+    word_sense_vectors,
+    word_vector,
 )
 
 __version__ = "0.1.0"
@@ -82,6 +86,7 @@ __all__ = [
     "BertSelfAttention",
     "BertSelfOutput",
     "PretrainedModelError",
+    "SenseVectors",
     "TokenizationSteps",
     "WordPieceTokenizer",
     "__version__",
@@ -98,7 +103,10 @@ __all__ = [
     "plot_pattern_gallery",
     "plot_pattern_scores",
     "plot_token_by_layer",
+    "plot_word_senses",
     "resolve",
     "scaled_dot_product_attention",
     "verify_default",
+    "word_sense_vectors",
+    "word_vector",
 ]
