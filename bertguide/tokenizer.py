@@ -731,14 +731,20 @@ class WordPieceTokenizer:
         do_lower_case: bool = True,
         strip_accents: bool | None = None,
         tokenize_chinese_chars: bool = True,
+        score: str = "likelihood",
         **kwargs,
     ) -> WordPieceTokenizer:
         """Learn a WordPiece vocabulary of ``vocab_size`` tokens from ``texts``.
 
         The texts go through the same BasicTokenizer; ``limit_alphabet`` keeps the most
         frequent characters (rarer ones end up as [UNK]); ``min_frequency`` is the
-        fewest times a pair must occur to be merged.
+        fewest times a pair must occur to be merged. The likelihood score favours rare
+        pairs, so with ``min_frequency=2`` a small corpus spends much of the vocabulary
+        on rare whole words; ``min_frequency`` around 10 gives common words their own
+        tokens first. ``score="frequency"`` merges the most frequent pair instead (BPE).
         """
+        if score not in ("likelihood", "frequency"):
+            raise ValueError(f"score must be 'likelihood' or 'frequency', got {score!r}")
         if isinstance(texts, str):
             raise TypeError("texts must be an iterable of str, not one str")
         _check_int("vocab_size", vocab_size, len(SPECIAL_TOKENS) + 1)
@@ -755,7 +761,7 @@ class WordPieceTokenizer:
             n_texts += 1
         if not word_counts:
             raise ValueError(f"texts hold no words to learn from ({n_texts} texts)")
-        tokens = learn_wordpiece(word_counts, vocab_size, min_frequency, limit_alphabet)
+        tokens = learn_wordpiece(word_counts, vocab_size, min_frequency, limit_alphabet, score)
         vocab = {token: i for i, token in enumerate(tokens)}
         return cls(
             vocab,
