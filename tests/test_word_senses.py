@@ -1,0 +1,71 @@
+"""Contextual word vectors and their PCA (the contextual-embeddings chapter's helpers)."""
+
+from __future__ import annotations
+
+import matplotlib
+import pytest
+import torch
+
+import bertguide as bg
+from bertguide.visualize import WORD_SENSES, pca_2d
+
+matplotlib.use("Agg")
+
+
+def test_word_vector_is_the_row_of_the_chosen_layer():
+    model = bg.BertModel.from_pretrained()
+    tok = bg.WordPieceTokenizer.from_pretrained()
+    sentence = "The bank raised its interest rates."
+    batch = tok(sentence)
+    with torch.no_grad():
+        out = model(**batch, output_hidden_states=True)
+    position = tok.convert_ids_to_tokens(batch["input_ids"][0].tolist()).index("bank")
+    assert torch.allclose(bg.word_vector(sentence, "bank"), out.last_hidden_state[0, position])
+    assert torch.allclose(bg.word_vector(sentence, "bank", 0), out.hidden_states[0][0, position])
+    assert torch.allclose(bg.word_vector(sentence, "bank", 3), out.hidden_states[3][0, position])
+
+
+def test_word_vector_rejects_bad_input():
+    with pytest.raises(ValueError, match="sentence"):
+        bg.word_vector("  ", "bank")
+    with pytest.raises(ValueError, match="not among the sentence's tokens"):
+        bg.word_vector("The river is wide.", "bank")
+    with pytest.raises(ValueError, match="single word piece"):
+        bg.word_vector("It was unaffable.", "unaffable")
+    with pytest.raises(TypeError, match="layer"):
+        bg.word_vector("The bank.", "bank", layer="last")
+    with pytest.raises(ValueError, match="layer must be in"):
+        bg.word_vector("The bank.", "bank", layer=7)
+
+
+def test_pca_2d_keeps_distances_of_points_already_in_a_plane():
+    torch.manual_seed(0)
+    plane = torch.randn(10, 2) * torch.tensor([3.0, 1.0])
+    basis, _ = torch.linalg.qr(torch.randn(16, 2))  # an orthonormal 2-D basis in 16-D
+    vectors = plane @ basis.T + torch.randn(16)  # rotate into 16-D and shift
+    points = pca_2d(vectors)
+    assert points.shape == (10, 2)
+    assert torch.allclose(torch.cdist(points, points), torch.cdist(plane, plane), atol=1e-4)
+    assert torch.allclose(points.mean(dim=0), torch.zeros(2), atol=1e-5)
+    assert points[:, 0].var() > points[:, 1].var()  # first direction varies most
+    assert torch.equal(pca_2d(vectors), points)  # sign fixed: same picture every time
+    with pytest.raises(ValueError, match="at least 2 rows"):
+        pca_2d(torch.randn(1, 4))
+
+
+def test_word_sense_vectors_and_plot():
+    group = bg.word_sense_vectors("bank")
+    expected = [s for sense, texts in WORD_SENSES["bank"].items() for s in [sense] * len(texts)]
+    assert group.senses == expected
+    assert group.vectors.shape == (len(expected), 384) and group.points.shape == (len(expected), 2)
+    custom = bg.word_sense_vectors("bat", {"animal": ("A bat flew by.", "The bat slept.")})
+    assert custom.senses == ["animal", "animal"]
+    fig = bg.plot_word_senses([group, custom])
+    assert len(fig.axes) == 2
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["money", "river"]
+    with pytest.raises(ValueError, match="no default examples"):
+        bg.word_sense_vectors("cat")
+    with pytest.raises(TypeError, match="SenseVectors"):
+        bg.plot_word_senses(["bank"])
+    with pytest.raises(ValueError, match="non-empty list"):
+        bg.plot_word_senses([])
