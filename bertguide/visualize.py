@@ -801,3 +801,111 @@ def plot_word_senses(groups: list[SenseVectors]):
 @figure("word-senses-pca")
 def _fig_word_senses():
     return plot_word_senses([word_sense_vectors(word) for word in WORD_SENSES])
+
+
+# --- Chapter: Embeddings ------------------------------------------------------------
+
+EMBEDDINGS_PAIR = ("Paris is a beautiful city", "I love Paris")
+
+
+@dataclass
+class EmbeddingParts:
+    """The embedding layer's input vectors, part by part, for one text (or pair).
+
+    Every tensor is (T, C); ``output`` is what ``model.embeddings`` returns in eval mode.
+    """
+
+    tokens: list[str]
+    token_type_ids: list[int]
+    position_ids: list[int]
+    token: torch.Tensor  # (T, C): word_embeddings rows, one per token id
+    segment: torch.Tensor  # (T, C): token_type_embeddings rows, A = 0, B = 1
+    position: torch.Tensor  # (T, C): position_embeddings rows 0 .. T-1
+    total: torch.Tensor  # (T, C): token + segment + position
+    output: torch.Tensor  # (T, C): LayerNorm(total)
+
+
+def embedding_parts(
+    text: str, text_pair: str | None = None, *, model=None, tokenizer=None
+) -> EmbeddingParts:
+    """Look up the three embeddings of ``text`` (and ``text_pair``) in the model's tables."""
+    if model is None or tokenizer is None:
+        default_model, default_tokenizer = _default_model_and_tokenizer()
+        model = model if model is not None else default_model
+        tokenizer = tokenizer if tokenizer is not None else default_tokenizer
+    batch = tokenizer(text, text_pair)
+    input_ids, token_type_ids = batch["input_ids"][0], batch["token_type_ids"][0]  # (T,)
+    position_ids = torch.arange(input_ids.shape[0])  # (T,)
+    embeddings = model.embeddings
+    with torch.no_grad():
+        token = embeddings.word_embeddings.weight[input_ids]  # (T, C)
+        segment = embeddings.token_type_embeddings.weight[token_type_ids]  # (T, C)
+        position = embeddings.position_embeddings.weight[position_ids]  # (T, C)
+        total = token + segment + position
+        output = embeddings.LayerNorm(total)  # (T, C)
+    return EmbeddingParts(
+        tokens=tokenizer.convert_ids_to_tokens(input_ids.tolist()),
+        token_type_ids=token_type_ids.tolist(),
+        position_ids=position_ids.tolist(),
+        token=token,
+        segment=segment,
+        position=position,
+        total=total,
+        output=output,
+    )
+
+
+SEGMENT_COLOURS = ("#e3f2fd", "#fff3e0")  # sentence A, sentence B
+
+
+def plot_embedding_parts(parts: EmbeddingParts, dims: int = 16):
+    """Token, segment and position rows, their sum and LayerNorm, one column per token.
+
+    Each box shows its vector's first ``dims`` numbers as a colour strip (blue below
+    zero, red above), on one colour scale per row.
+    """
+    if not isinstance(parts, EmbeddingParts):
+        raise TypeError(f"parts must be an EmbeddingParts, not {type(parts).__name__}")
+    if isinstance(dims, bool) or not isinstance(dims, int) or dims < 1:
+        raise ValueError(f"dims must be a positive int, got {dims!r}")
+    T, C = parts.token.shape
+    dims = min(dims, C)
+    segment = ["AB"[s] if s < 2 else str(s) for s in parts.token_type_ids]
+    bracketed = [t if t[:1] + t[-1:] == "[]" else f"[{t}]" for t in parts.tokens]
+    rows = (  # (row title, the label above each box, the vectors (T, C))
+        ("token", [f"E{name}" for name in bracketed], parts.token),
+        ("+ segment", [f"E_{s}" for s in segment], parts.segment),
+        ("+ position", [f"E_{p}" for p in parts.position_ids], parts.position),
+        ("= sum", [""] * T, parts.total),
+        ("LayerNorm", [""] * T, parts.output),
+    )
+    fig, axes = _new_figure(1.6 + 0.95 * T, 4.4)
+    ax = axes[0][0]
+    ax.axis("off")
+    label = {"ha": "right", "va": "center", "fontsize": 9, "color": INK}
+    ax.text(-0.2, 0.45, "input", weight="bold", **label)
+    for i, token in enumerate(parts.tokens):  # the input row, tinted by segment
+        box = {"boxstyle": "round,pad=0.3", "ec": "#90a4ae"}
+        box["fc"] = SEGMENT_COLOURS[parts.token_type_ids[i] % 2]
+        ax.text(i + 0.45, 0.45, token, ha="center", va="center", color=INK, bbox=box)
+    for r, (title, labels, vectors) in enumerate(rows, start=1):
+        y = -r  # rows go down the page
+        strip = vectors[:, :dims].detach().float().cpu().numpy()  # (T, dims)
+        limit = float(abs(strip).max()) or 1.0
+        ax.text(-0.2, y + 0.3, title, **label)
+        for i in range(T):
+            extent = (i, i + 0.9, y + 0.1, y + 0.5)
+            ax.imshow(strip[i : i + 1], extent=extent, cmap="RdBu_r", vmin=-limit, vmax=limit)
+            ax.text(i + 0.45, y + 0.68, labels[i], ha="center", va="center", fontsize=7, color=INK)
+    note = f"each strip: the first {dims} of {C} numbers, blue < 0 < red, one scale per row"
+    ax.text(T, -len(rows) + 0.02, note, ha="right", va="top", fontsize=7, color=INK)
+    ax.set_xlim(-1.7, T)
+    ax.set_ylim(-len(rows) - 0.15, 0.85)
+    ax.set_aspect("auto")
+    fig.tight_layout()
+    return fig
+
+
+@figure("embedding-parts")
+def _fig_embedding_parts():
+    return plot_embedding_parts(embedding_parts(*EMBEDDINGS_PAIR))
