@@ -605,7 +605,7 @@ def _fig_pair():
 
 @figure("chicken-head-view", kind="html")
 def _html_head_view():
-    view = attention_view(CHICKEN_TIRED, layer=4)
+    view = attention_view(CHICKEN_TIRED, layer=3)
     return view.page(assets=SITE_ASSETS, title="head view: the chicken and the road")
 
 
