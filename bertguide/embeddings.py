@@ -88,23 +88,22 @@ class BertEmbeddings(nn.Module):
                 f"input_ids has {T} tokens but this model reads at most "
                 f"max_position_embeddings={max_positions}; truncate the input"
             )
-        check_ids(
-            "input_ids", input_ids, input_ids.shape, self.word_embeddings.num_embeddings, "vocab"
-        )
+        V, S = self.word_embeddings.num_embeddings, self.token_type_embeddings.num_embeddings
+        check_ids("input_ids", input_ids, input_ids.shape, V, "vocab_size")
         if token_type_ids is None:
             token_type_ids = torch.zeros_like(input_ids)  # everything is segment A
-        check_ids(
-            "token_type_ids",
-            token_type_ids,
-            input_ids.shape,
-            self.token_type_embeddings.num_embeddings,
-            "type_vocab_size",
-        )
+        else:
+            check_ids("token_type_ids", token_type_ids, input_ids.shape, S, "type_vocab_size")
         if position_ids is None:
             position_ids = torch.arange(T, device=input_ids.device).expand(B, T)  # 0 .. T-1
-        check_ids(
-            "position_ids", position_ids, input_ids.shape, max_positions, "max_position_embeddings"
-        )
+        else:
+            check_ids(
+                "position_ids",
+                position_ids,
+                input_ids.shape,
+                max_positions,
+                "max_position_embeddings",
+            )
 
         x = self.word_embeddings(input_ids)  # (B, T, C)
         x = x + self.token_type_embeddings(token_type_ids)  # (B, T, C)
