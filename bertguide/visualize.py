@@ -908,3 +908,94 @@ def plot_embedding_parts(parts: EmbeddingParts, dims: int = 16):
 @figure("embedding-parts")
 def _fig_embedding_parts():
     return plot_embedding_parts(embedding_parts(*EMBEDDINGS_PAIR))
+
+
+# --- Chapter: The encoder stack -------------------------------------------------------
+
+# Colours of the parts counted by ``parameter_breakdown`` (other parts get grey).
+PART_COLOURS = {
+    "word_embeddings": "#1e88e5",
+    "position_embeddings": "#64b5f6",
+    "token_type_embeddings": "#bbdefb",
+    "embedding_projection": "#00897b",
+    "layer_norms": "#fdd835",
+    "attention": "#e65100",
+    "feed_forward": "#8e24aa",
+    "pooler": "#78909c",
+}
+
+
+def plot_parameter_breakdown(breakdowns: dict[str, dict[str, int]]):
+    """One horizontal bar per model, split into its parts, in millions of parameters.
+
+    ``breakdowns`` maps a model's name to ``{part: count}``, e.g. from
+    ``bg.parameter_breakdown(config)``; bars are drawn top to bottom in its order.
+    """
+    if not isinstance(breakdowns, dict) or not breakdowns:
+        raise ValueError("breakdowns must be a non-empty dict {model name: {part: count}}")
+    for name, parts in breakdowns.items():
+        if not isinstance(parts, dict) or not all(
+            isinstance(n, int) and n >= 0 for n in parts.values()
+        ):
+            raise TypeError(f"breakdowns[{name!r}] must be a dict {{part: count >= 0}}")
+    names = list(breakdowns)
+    all_parts = list(dict.fromkeys(p for parts in breakdowns.values() for p in parts))
+    fig, axes = _new_figure(7.6, 0.55 * len(names) + 1.6)
+    ax = axes[0, 0]
+    left = [0.0] * len(names)
+    rows = range(len(names))[::-1]  # first model at the top
+    for part in all_parts:
+        widths = [breakdowns[name].get(part, 0) / 1e6 for name in names]
+        if not any(widths):
+            continue
+        colour = PART_COLOURS.get(part, "#bdbdbd")
+        ax.barh(rows, widths, left=left, color=colour, label=part.replace("_", " "), height=0.6)
+        left = [a + b for a, b in zip(left, widths, strict=True)]
+    for row, total in zip(rows, left, strict=True):
+        ax.text(total + 3, row, f"{total:.1f} M", va="center", fontsize=8, color=INK)
+    ax.set_yticks(list(rows), names)
+    ax.set_xlabel("parameters (millions)")
+    ax.set_xlim(0, max(left) * 1.15)
+    ax.set_facecolor(CARD)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncols=4, fontsize=8, frameon=False)
+    _style_ticks(ax)
+    fig.tight_layout()
+    return fig
+
+
+def model_size_breakdowns() -> dict[str, dict[str, int]]:
+    """Parameter parts of BERT-base, BERT-large, the embedded MiniLM, DistilBERT, ALBERT-base.
+
+    DistilBERT is a 6-layer BERT-base without token-type embeddings and pooler; ALBERT-base
+    has 128-wide embeddings projected to 768 and one layer shared by all 12.
+    """
+    from bertguide.config import BertConfig
+    from bertguide.model import parameter_breakdown
+
+    base = BertConfig.base()
+    parts = parameter_breakdown(base)
+    distil = parameter_breakdown(BertConfig.from_dict({**base.to_dict(), "num_hidden_layers": 6}))
+    distil.update(token_type_embeddings=0, pooler=0)
+    E, C, L = 128, base.hidden_size, base.num_hidden_layers
+    albert = {
+        "word_embeddings": 30_000 * E,
+        "position_embeddings": base.max_position_embeddings * E,
+        "token_type_embeddings": base.type_vocab_size * E,
+        "embedding_projection": E * C + C,
+        "layer_norms": 2 * E + 2 * 2 * C,  # one on the embeddings, two in the shared layer
+        "attention": parts["attention"] // L,
+        "feed_forward": parts["feed_forward"] // L,
+        "pooler": parts["pooler"],
+    }
+    return {
+        "BERT-large": parameter_breakdown(BertConfig.large()),
+        "BERT-base": parts,
+        "DistilBERT": distil,
+        "MiniLM-L6-H384": parameter_breakdown(BertConfig.from_pretrained()),
+        "ALBERT-base": albert,
+    }
+
+
+@figure("model-sizes")
+def _fig_model_sizes():
+    return plot_parameter_breakdown(model_size_breakdowns())

@@ -69,3 +69,26 @@ def test_word_sense_vectors_and_plot():
         bg.plot_word_senses(["bank"])
     with pytest.raises(ValueError, match="non-empty list"):
         bg.plot_word_senses([])
+
+
+def test_model_size_breakdowns_match_built_models():
+    breakdowns = bg.model_size_breakdowns()
+    base = bg.BertConfig.base()
+    assert breakdowns["BERT-base"] == bg.parameter_breakdown(base)
+    with torch.device("meta"):
+        six_layers = bg.BertModel(
+            bg.BertConfig.from_dict({**base.to_dict(), "num_hidden_layers": 6})
+        )
+        one_layer = bg.count_parameters(bg.BertLayer(base))
+    distil = breakdowns["DistilBERT"]
+    assert sum(distil.values()) == bg.count_parameters(six_layers) - 2 * 768 - (768 * 768 + 768)
+    albert = breakdowns["ALBERT-base"]
+    assert albert["attention"] + albert["feed_forward"] + 4 * 768 == one_layer
+    fig = bg.plot_parameter_breakdown(breakdowns)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == list(breakdowns)
+    assert list(ax.get_yticks()) == sorted(ax.get_yticks(), reverse=True)  # first on top
+    with pytest.raises(ValueError, match="non-empty dict"):
+        bg.plot_parameter_breakdown({})
+    with pytest.raises(TypeError, match="count >= 0"):
+        bg.plot_parameter_breakdown({"x": {"attention": -1}})
