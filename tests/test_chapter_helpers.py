@@ -1,4 +1,4 @@
-"""Contextual word vectors and their PCA (the contextual-embeddings chapter's helpers)."""
+"""Helpers of the attention, encoder and contextual-embeddings chapters and their figures."""
 
 from __future__ import annotations
 
@@ -92,3 +92,14 @@ def test_model_size_breakdowns_match_built_models():
         bg.plot_parameter_breakdown({})
     with pytest.raises(TypeError, match="count >= 0"):
         bg.plot_parameter_breakdown({"x": {"attention": -1}})
+
+
+def test_plot_softmax_scaling_checks_its_input():
+    fig = bg.plot_softmax_scaling(torch.tensor([3.0, 1.0, 0.0]), d_k=4)
+    heights = [[bar.get_height() for bar in ax.patches] for ax in fig.axes]
+    assert heights[0] == pytest.approx(torch.tensor([3.0, 1.0, 0.0]).softmax(-1).tolist())
+    assert heights[1] == pytest.approx(torch.tensor([1.5, 0.5, 0.0]).softmax(-1).tolist())
+    with pytest.raises(ValueError, match="1-D tensor"):
+        bg.plot_softmax_scaling(torch.zeros(2, 2), d_k=4)
+    with pytest.raises(ValueError, match="d_k"):
+        bg.plot_softmax_scaling(torch.zeros(3), d_k=0)
