@@ -208,9 +208,7 @@ def _preceding_skip(lines: Sequence[str], fence_line: int) -> int | None:
     return None
 
 
-def audit_fences(
-    root: Path, sybil: Sybil | None = None
-) -> tuple[int, int, list[FenceProblem]]:
+def audit_fences(root: Path, sybil: Sybil | None = None) -> tuple[int, int, list[FenceProblem]]:
     """Audit every Markdown page under ``root``; return totals and problems."""
     sybil = sybil or make_sybil(path=str(root))
     executed = skipped = 0

@@ -29,6 +29,4 @@ def _page_setup():
     plt.close("all")
 
 
-pytest_collect_file = make_sybil(
-    path=str(Path(__file__).parent), fixtures=["_page_setup"]
-).pytest()
+pytest_collect_file = make_sybil(path=str(Path(__file__).parent), fixtures=["_page_setup"]).pytest()

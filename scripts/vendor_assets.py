@@ -41,9 +41,7 @@ def vendor(files: dict[str, str] = FILES) -> list[Path]:
         source = NODE_MODULES / source_name
         target = VENDOR / target_name
         if not source.exists():
-            raise SystemExit(
-                f"vendor_assets: {source} is missing: run `npm ci` in {ROOT} first"
-            )
+            raise SystemExit(f"vendor_assets: {source} is missing: run `npm ci` in {ROOT} first")
         target.parent.mkdir(parents=True, exist_ok=True)
         if source.is_dir():
             shutil.copytree(source, target, dirs_exist_ok=True)

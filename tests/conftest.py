@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="session")
 def built_site(tmp_path_factory) -> Path:
-    """The built site: ``$BERTGUIDE_SITE_DIR`` (``make test`` builds it first) or a fresh build."""
+    """The built site: ``$BERTGUIDE_SITE_DIR`` (``make test`` builds it first) or a fresh,
+    strict build of the working tree, figures and vendored assets included."""
     configured = os.environ.get("BERTGUIDE_SITE_DIR")
     if configured:
         site = Path(configured)
@@ -22,6 +23,12 @@ def built_site(tmp_path_factory) -> Path:
             site = ROOT / site
         if (site / "index.html").is_file():
             return site
+    # What `make build` does before mkdocs: the vendored JS and the rendered figures.
+    if (ROOT / "node_modules").is_dir():
+        subprocess.run([sys.executable, "scripts/vendor_assets.py"], cwd=ROOT, check=True)
+    from bertguide.figures import render_all
+
+    render_all(ROOT / "docs" / "figures")
     site = tmp_path_factory.mktemp("site")
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],

@@ -9,10 +9,6 @@ from __future__ import annotations
 
 import functools
 import http.server
-import os
-import shutil
-import subprocess
-import sys
 import threading
 from pathlib import Path
 from urllib.parse import urlparse
@@ -45,30 +41,12 @@ def _playwright():
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    """The site built from the working tree (figures rendered, vendored JS copied)."""
-    if not (ROOT / "node_modules" / "d3").is_dir():
-        pytest.skip("node_modules is missing: run `npm ci` first")
-    subprocess.run([sys.executable, "scripts/vendor_assets.py"], cwd=ROOT, check=True)
-    from bertguide.figures import render_all
-
-    render_all(ROOT / "docs" / "figures")
-    out = tmp_path_factory.mktemp("site")
-    mkdocs = shutil.which("mkdocs", path=str(Path(sys.executable).parent)) or "mkdocs"
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
-    subprocess.run(
-        [mkdocs, "build", "--quiet", "--site-dir", str(out)], cwd=ROOT, check=True, env=env
-    )
-    return out
-
-
-@pytest.fixture(scope="module")
-def server(site):
+def server(built_site):
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args):
             pass
 
-    handler = functools.partial(Quiet, directory=str(site))
+    handler = functools.partial(Quiet, directory=str(built_site))
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
