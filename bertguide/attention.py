@@ -129,18 +129,29 @@ class BertSelfAttention(nn.Module):
         return y, weights
 
 
-class BertSelfOutput(nn.Module):
-    """Mix the heads (dense), dropout, add the residual, LayerNorm (post-LN, as BERT)."""
+class DenseResidualNorm(nn.Module):
+    """Project back to C, dropout, add the residual, LayerNorm (post-LN, as BERT).
 
-    def __init__(self, config: BertConfig) -> None:
+    Both sub-layers end this way; transformers names the two uses BertSelfOutput and
+    BertOutput, and so do we, so checkpoint keys map one to one.
+    """
+
+    def __init__(self, in_features: int, config: BertConfig) -> None:
         super().__init__()
-        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
+        self.dense = nn.Linear(in_features, config.hidden_size)
         self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
     def forward(self, hidden_states: torch.Tensor, input_tensor: torch.Tensor) -> torch.Tensor:
-        """hidden_states: the heads (B, T, C); input_tensor: the sub-layer's input (B, T, C)."""
+        """hidden_states (B, T, in_features), input_tensor: the sub-layer's input (B, T, C)."""
         return self.LayerNorm(self.dropout(self.dense(hidden_states)) + input_tensor)
+
+
+class BertSelfOutput(DenseResidualNorm):
+    """Mix the concatenated heads (dense C -> C), then residual + LayerNorm."""
+
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__(config.hidden_size, config)
 
 
 class BertAttention(nn.Module):

@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bertguide.attention import BertAttention
+from bertguide.attention import BertAttention, DenseResidualNorm
 from bertguide.config import BertConfig
 from bertguide.embeddings import BertEmbeddings, check_input_ids
 
@@ -53,18 +53,11 @@ class BertIntermediate(nn.Module):
         return F.gelu(self.dense(hidden_states))  # (B, T, C) -> (B, T, I)
 
 
-class BertOutput(nn.Module):
+class BertOutput(DenseResidualNorm):
     """Second half: narrow I -> C, dropout, add the residual, LayerNorm."""
 
     def __init__(self, config: BertConfig) -> None:
-        super().__init__()
-        self.dense = nn.Linear(config.intermediate_size, config.hidden_size)
-        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
-        self.dropout = nn.Dropout(config.hidden_dropout_prob)
-
-    def forward(self, hidden_states: torch.Tensor, input_tensor: torch.Tensor) -> torch.Tensor:
-        """hidden_states (B, T, I), input_tensor (B, T, C) -> (B, T, C)."""
-        return self.LayerNorm(self.dropout(self.dense(hidden_states)) + input_tensor)
+        super().__init__(config.intermediate_size, config)
 
 
 class BertLayer(nn.Module):
