@@ -69,6 +69,7 @@ from bertguide.visualize import (
     plot_word_senses,
     word_sense_vectors,
     word_vector,
+    word_vectors,
 )
 
 __version__ = "0.1.0"
@@ -121,4 +122,5 @@ __all__ = [
     "verify_default",
     "word_sense_vectors",
     "word_vector",
+    "word_vectors",
 ]

@@ -701,6 +701,11 @@ def word_vector(sentence: str, word: str, layer: int = -1, *, model=None, tokeni
     """
     if not isinstance(sentence, str) or not sentence.strip():
         raise ValueError(f"sentence must be a non-empty str, got {sentence!r}")
+    return word_vectors([sentence], word, layer, model=model, tokenizer=tokenizer)[0]
+
+
+def word_vectors(sentences: list[str], word: str, layer: int = -1, *, model=None, tokenizer=None):
+    """``word``'s contextual vector in each sentence, (M, C), from one padded batch."""
     if not isinstance(word, str) or not word.strip():
         raise ValueError(f"word must be a non-empty str, got {word!r}")
     if isinstance(layer, bool) or not isinstance(layer, int):
@@ -712,17 +717,22 @@ def word_vector(sentence: str, word: str, layer: int = -1, *, model=None, tokeni
     pieces = tokenizer.tokenize(word)
     if len(pieces) != 1:
         raise ValueError(f"word must be a single word piece, but {word!r} splits into {pieces}")
-    batch = tokenizer(sentence, return_tensors="pt")
-    tokens = tokenizer.convert_ids_to_tokens(batch["input_ids"][0].tolist())
-    if pieces[0] not in tokens:
-        raise ValueError(f"word {word!r} is not among the sentence's tokens {tokens}")
+    batch = tokenizer(list(sentences), padding=True, return_tensors="pt")  # (M, T)
+    positions = []
+    for ids in batch["input_ids"].tolist():
+        tokens = tokenizer.convert_ids_to_tokens(ids)
+        if pieces[0] not in tokens:
+            shown = [t for t in tokens if t != tokenizer.pad_token]
+            raise ValueError(f"word {word!r} is not among the sentence's tokens {shown}")
+        positions.append(tokens.index(pieces[0]))
     with torch.no_grad():
         hidden_states = model(**batch, output_hidden_states=True).hidden_states
     if not -len(hidden_states) <= layer < len(hidden_states):
         raise ValueError(
             f"layer must be in [{-len(hidden_states)}, {len(hidden_states)}), got {layer}"
         )
-    return hidden_states[layer][0, tokens.index(pieces[0])]  # (C,)
+    rows = torch.arange(len(positions))
+    return hidden_states[layer][rows, torch.tensor(positions)]  # (M, C)
 
 
 def pca_2d(vectors: torch.Tensor) -> torch.Tensor:
@@ -766,9 +776,7 @@ def word_sense_vectors(
         for text in texts:
             senses.append(sense)
             sentences.append(text)
-    vectors = torch.stack(
-        [word_vector(s, word, layer, model=model, tokenizer=tokenizer) for s in sentences]
-    )  # (M, C)
+    vectors = word_vectors(sentences, word, layer, model=model, tokenizer=tokenizer)  # (M, C)
     return SenseVectors(word, senses, sentences, vectors, pca_2d(vectors))
 
 

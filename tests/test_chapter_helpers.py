@@ -25,6 +25,14 @@ def test_word_vector_is_the_row_of_the_chosen_layer():
     assert torch.allclose(bg.word_vector(sentence, "bank", 3), out.hidden_states[3][0, position])
 
 
+def test_word_vectors_of_a_padded_batch_equal_one_sentence_at_a_time():
+    sentences = ["The bank.", "They walked along the river bank at dawn."]
+    batched = bg.word_vectors(sentences, "bank", 2)
+    assert batched.shape == (2, 384)
+    for row, sentence in zip(batched, sentences, strict=True):
+        assert torch.allclose(row, bg.word_vector(sentence, "bank", 2), atol=1e-5)
+
+
 def test_word_vector_rejects_bad_input():
     with pytest.raises(ValueError, match="sentence"):
         bg.word_vector("  ", "bank")
