@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -40,3 +41,20 @@ def built_site(tmp_path_factory) -> Path:
     if result.returncode != 0:
         pytest.fail(f"mkdocs build --strict failed:\n{result.stderr[-4000:]}")
     return site
+
+
+@pytest.fixture
+def model_copy(tmp_path: Path) -> Path:
+    """A copy of the embedded model's files that a test may damage.
+
+    The weights are a symlink to the real file: unlink it before writing to it.
+    """
+    from bertguide import pretrained
+
+    source = pretrained.default_model_dir()
+    target = tmp_path / "model"
+    target.mkdir()
+    for name in ("config.json", "vocab.txt"):
+        shutil.copy(source / name, target / name)
+    (target / "model.safetensors").symlink_to(source / "model.safetensors")
+    return target

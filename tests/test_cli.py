@@ -1,6 +1,5 @@
 """The ``bertguide`` command as a user meets it."""
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -31,12 +30,11 @@ def test_info_prints_model_hashes_and_versions():
 
 
 @pytest.fixture
-def damaged_default(tmp_path: Path, monkeypatch) -> Path:
-    source = pretrained.default_model_dir()
-    target = tmp_path / "model"
-    shutil.copytree(source, target, ignore=shutil.ignore_patterns("model.safetensors"))
-    monkeypatch.setattr(pretrained, "default_model_dir", lambda: target)
-    return target
+def damaged_default(model_copy: Path, monkeypatch) -> Path:
+    """The embedded model's files, without their weights, standing in for the default."""
+    (model_copy / "model.safetensors").unlink()
+    monkeypatch.setattr(pretrained, "default_model_dir", lambda: model_copy)
+    return model_copy
 
 
 def test_tampered_weights_give_one_line_and_exit_2(damaged_default: Path, capsys):

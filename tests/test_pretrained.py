@@ -1,6 +1,5 @@
 """The embedded default model: found, hash-checked, and clear when something is wrong."""
 
-import shutil
 import time
 from pathlib import Path
 
@@ -8,18 +7,6 @@ import pytest
 
 from bertguide import pretrained
 from bertguide.pretrained import PretrainedModelError
-
-
-@pytest.fixture
-def model_copy(tmp_path: Path) -> Path:
-    """A copy of the embedded model's files that a test may damage."""
-    source = pretrained.default_model_dir()
-    target = tmp_path / "model"
-    target.mkdir()
-    for name in ("config.json", "vocab.txt"):
-        shutil.copy(source / name, target / name)
-    (target / "model.safetensors").symlink_to(source / "model.safetensors")
-    return target
 
 
 def test_default_resolves_to_verified_files():
