@@ -1,29 +1,54 @@
 """bertguide: BERT from the tokenizer up, in readable PyTorch, proven equal to transformers.
 
-Every concept the guide's chapters explain lives in one module here:
+The package has three layers, and the folders show them:
 
-========================  =====================================
-module                    chapter
-========================  =====================================
-``pretrained``            where the weights come from
-``tokenizer``             Tokenization
-``embeddings``            Embeddings
-``attention``             Self-attention and multi-head attention
-``model``                 The encoder stack
-``corpus``                the offline corpora every chapter reads
-``visualize``/``figures`` Visualising attention
-========================  =====================================
+* **the model** (this folder): pure PyTorch, no plotting, importable alone;
+* **the chapters' analysis helpers** (``bertguide.analysis``): they run a real model
+  and measure it (word vectors, embedding parts, model sizes, attention, head patterns);
+* **the pictures** (``bertguide.figures``, one module per chapter) and the interactive
+  views (``bertguide.views``).
+
+Where each chapter lives:
+
+=======================================  ===========================================
+chapter                                  modules
+=======================================  ===========================================
+where the weights come from              ``pretrained``
+the offline corpora (every chapter)      ``corpus``
+Tokenization                             ``basic_tokenizer``, ``tokenizer``,
+                                         ``wordpiece_training``
+Embeddings                               ``embeddings``, ``analysis.embeddings``,
+                                         ``figures.embeddings``
+Self-attention and multi-head attention  ``attention``, ``figures.attention``
+The encoder stack and model sizes        ``config``, ``model``, ``analysis.encoder``,
+                                         ``figures.encoder``
+Contextual vs static embeddings          ``analysis.contextual``, ``figures.contextual``
+Visualising attention                    ``analysis.attention_maps``,
+                                         ``analysis.patterns``,
+                                         ``figures.attention_maps``, ``views``
+the ``bertguide`` command                ``cli``
+=======================================  ===========================================
+
+The top level re-exports the core: configuration, weights, tokenizer and model, and
+the three calls every reader meets first (``get_attention``, ``plot_attention``,
+``attention_view``). A chapter's own helpers are imported from its module, e.g.
+``from bertguide.analysis.contextual import word_vector``, so that the import line
+says where the code is. ``import bertguide`` loads neither matplotlib (figures import
+it when they draw) nor any figure.
 """
 
-from bertguide import corpus, patterns
+from bertguide import corpus
+from bertguide.analysis.attention_maps import Attention, get_attention
 from bertguide.attention import (
     BertAttention,
     BertSelfAttention,
     BertSelfOutput,
     scaled_dot_product_attention,
 )
+from bertguide.basic_tokenizer import BasicTokenizer
 from bertguide.config import BertConfig
 from bertguide.embeddings import BertEmbeddings
+from bertguide.figures.attention_maps import plot_attention
 from bertguide.model import (
     BertEncoder,
     BertIntermediate,
@@ -42,35 +67,9 @@ from bertguide.pretrained import (
     resolve,
     verify_default,
 )
-from bertguide.tokenizer import (
-    BasicTokenizer,
-    BatchEncoding,
-    TokenizationSteps,
-    WordPieceTokenizer,
-)
-from bertguide.visualize import (
-    Attention,
-    AttentionView,
-    EmbeddingParts,
-    SenseVectors,
-    attention_view,
-    embedding_parts,
-    get_attention,
-    model_size_breakdowns,
-    plot_attention,
-    plot_attention_grid,
-    plot_embedding_parts,
-    plot_head_view,
-    plot_parameter_breakdown,
-    plot_pattern_gallery,
-    plot_pattern_scores,
-    plot_softmax_scaling,
-    plot_token_by_layer,
-    plot_word_senses,
-    word_sense_vectors,
-    word_vector,
-    word_vectors,
-)
+from bertguide.tokenizer import BatchEncoding, TokenizationSteps, WordPieceTokenizer
+from bertguide.views import AttentionView, attention_view
+from bertguide.wordpiece_training import train_wordpiece
 
 __version__ = "0.1.0"
 
@@ -92,9 +91,7 @@ __all__ = [
     "BertPooler",
     "BertSelfAttention",
     "BertSelfOutput",
-    "EmbeddingParts",
     "PretrainedModelError",
-    "SenseVectors",
     "TokenizationSteps",
     "WordPieceTokenizer",
     "__version__",
@@ -102,25 +99,11 @@ __all__ = [
     "corpus",
     "count_parameters",
     "default_model_dir",
-    "embedding_parts",
     "get_attention",
-    "model_size_breakdowns",
     "parameter_breakdown",
-    "patterns",
     "plot_attention",
-    "plot_attention_grid",
-    "plot_embedding_parts",
-    "plot_head_view",
-    "plot_parameter_breakdown",
-    "plot_pattern_gallery",
-    "plot_pattern_scores",
-    "plot_softmax_scaling",
-    "plot_token_by_layer",
-    "plot_word_senses",
     "resolve",
     "scaled_dot_product_attention",
+    "train_wordpiece",
     "verify_default",
-    "word_sense_vectors",
-    "word_vector",
-    "word_vectors",
 ]

@@ -3,8 +3,10 @@
     bertguide info       the embedded model, its hash check and the versions in use
     bertguide figures    render every figure the site uses (cached)
 
-Bad input or a broken install prints one line on stderr and exits with code 2;
-no traceback reaches the user.
+Bad input (an unwritable output folder, a model directory that is not one) or a
+broken install of the embedded model prints one line on stderr and exits with code 2;
+no traceback reaches the user. Only those errors are turned into one line: anything
+else is a bug in the package and keeps its traceback, so it can be reported.
 """
 
 from __future__ import annotations
@@ -14,8 +16,16 @@ import platform
 import sys
 from collections.abc import Sequence
 from importlib import metadata
+from pathlib import Path
+
+from bertguide import figures, pretrained
+from bertguide.pretrained import PretrainedModelError
 
 EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """What the user asked for cannot be done; the message says why, in one line."""
 
 
 def _version(distribution: str) -> str:
@@ -26,13 +36,11 @@ def _version(distribution: str) -> str:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from bertguide import __version__, pretrained
-
     directory = pretrained.default_model_dir()
     digests = pretrained.verify_default(directory)
     config = pretrained.read_config(directory)
     lines = [
-        f"bertguide {__version__}",
+        f"bertguide {_version('bertguide')}",
         f"python {platform.python_version()}",
         *(
             f"{name} {_version(name)}"
@@ -50,9 +58,21 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_figures(args: argparse.Namespace) -> int:
-    from bertguide import figures
+def writable_folder(path: str) -> Path:
+    """``path`` as a folder that exists (made if needed) and can be written to."""
+    folder = Path(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".bertguide-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise UsageError(f"cannot write to {folder}: {error.strerror or error}") from error
+    return folder
 
+
+def cmd_figures(args: argparse.Namespace) -> int:
+    writable_folder(args.out)
     report = figures.render_all(args.out, force=args.force)
     print(report)
     return 0
@@ -77,8 +97,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except (ValueError, TypeError, OSError) as error:
-        print(f"bertguide: error: {error}", file=sys.stderr)
+    except (UsageError, PretrainedModelError) as error:
+        message = " ".join(str(error).split())  # one line, whatever the message held
+        print(f"bertguide: error: {message}", file=sys.stderr)
         return EXIT_USAGE
 
 

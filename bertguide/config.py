@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bertguide.pretrained import read_config, resolve
+
 # Keys Hugging Face writes into config.json that say nothing about the encoder's
 # arithmetic: provenance, generation/training switches, label maps for task heads,
 # and the unused "pooler_*" keys of the original Google checkpoints.
@@ -212,8 +214,6 @@ class BertConfig:
     @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike | None = None) -> BertConfig:
         """Read ``config.json`` of a Hugging Face BERT directory (None = embedded default)."""
-        from bertguide.pretrained import read_config, resolve
-
         directory = resolve(name_or_path)
         try:
             return cls.from_dict(read_config(directory))

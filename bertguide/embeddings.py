@@ -10,6 +10,12 @@ followed by dropout while training. The three tables are learned; positions are
 *absolute* (row ``p`` of a table with ``max_position_embeddings`` rows), so BERT cannot
 read sequences longer than that table.
 
+Checks: the ids' type, dtype and shape are checked on every call (no cost); their
+*values* (inside the tables) only in eval mode, where a reader calls the model on a
+sentence: reading a tensor's min and max waits for the device (a host sync), which a
+training loop should not pay on every step. In training mode the batches come from
+the tokenizer or a collator that built them from the vocabulary.
+
 Left out: relative and rotary position schemes, and ``inputs_embeds`` (feeding vectors
 instead of ids).
 """
@@ -22,8 +28,13 @@ from torch import nn
 from bertguide.config import BertConfig
 
 
-def check_ids(name: str, ids: torch.Tensor, shape: torch.Size, upper: int, what: str) -> None:
-    """Fail clearly unless ``ids`` is a LongTensor of ``shape`` with values in [0, upper)."""
+def check_ids(
+    name: str, ids: torch.Tensor, shape: torch.Size, upper: int, what: str, values: bool = True
+) -> None:
+    """Fail clearly unless ``ids`` is a LongTensor of ``shape`` with values in [0, upper).
+
+    ``values=False`` checks only type, dtype and shape, which costs no host sync.
+    """
     if not isinstance(ids, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, not {type(ids).__name__}")
     if ids.dtype != torch.long:
@@ -33,7 +44,7 @@ def check_ids(name: str, ids: torch.Tensor, shape: torch.Size, upper: int, what:
             f"{name} has shape {list(ids.shape)} but input_ids has shape {list(shape)}; "
             f"they must match"
         )
-    if ids.is_meta or ids.numel() == 0:
+    if not values or ids.is_meta or ids.numel() == 0:
         return  # meta tensors have no values to check
     low, high = int(ids.min()), int(ids.max())
     if low < 0 or high >= upper:
@@ -89,11 +100,14 @@ class BertEmbeddings(nn.Module):
                 f"max_position_embeddings={max_positions}; truncate the input"
             )
         V, S = self.word_embeddings.num_embeddings, self.token_type_embeddings.num_embeddings
-        check_ids("input_ids", input_ids, input_ids.shape, V, "vocab_size")
+        values = not self.training  # value checks sync with the device: not while training
+        check_ids("input_ids", input_ids, input_ids.shape, V, "vocab_size", values)
         if token_type_ids is None:
             token_type_ids = torch.zeros_like(input_ids)  # everything is segment A
         else:
-            check_ids("token_type_ids", token_type_ids, input_ids.shape, S, "type_vocab_size")
+            check_ids(
+                "token_type_ids", token_type_ids, input_ids.shape, S, "type_vocab_size", values
+            )
         if position_ids is None:
             position_ids = torch.arange(T, device=input_ids.device).expand(B, T)  # 0 .. T-1
         else:
@@ -103,6 +117,7 @@ class BertEmbeddings(nn.Module):
                 input_ids.shape,
                 max_positions,
                 "max_position_embeddings",
+                values,
             )
 
         x = self.word_embeddings(input_ids)  # (B, T, C)

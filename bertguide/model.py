@@ -16,7 +16,11 @@ mismatch fails with the key's name.
 
 Input conventions: ``input_ids`` must be a 2-D LongTensor (B, T), even for a single
 sequence (``ids.unsqueeze(0)``); a 1-D tensor is refused rather than guessed at.
-``attention_mask`` (B, T) holds 1 for real tokens and 0 for padding.
+``attention_mask`` (B, T) holds 1 for real tokens and 0 for padding. Types and shapes
+are checked on every call; values (ids inside the vocabulary, a mask of 1s and 0s with
+no empty row) in eval mode only, since reading them waits for the device: in training
+mode the batches come from the tokenizer or a collator, and the forward pass has no
+host syncs.
 
 Left out: the pre-training and task heads (see ``pretraining.py``, ``finetuning.py``),
 decoder use, cross-attention, key/value caches, gradient checkpointing, head pruning
@@ -32,11 +36,13 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from safetensors.torch import save_file
 from torch import nn
 
 from bertguide.attention import BertAttention, DenseResidualNorm
 from bertguide.config import BertConfig
-from bertguide.embeddings import BertEmbeddings, check_input_ids
+from bertguide.embeddings import BertEmbeddings
+from bertguide.pretrained import load_state_dict, resolve
 
 logger = logging.getLogger(__name__)
 
@@ -132,8 +138,14 @@ class BertModelOutput:
     attentions: tuple[torch.Tensor, ...] | None = None  # L of (B, N, T, T); rows sum to 1
 
 
-def _padding_mask(attention_mask, input_ids: torch.Tensor) -> torch.Tensor | None:
-    """attention_mask (B, T) of 1/0 -> bool (B, 1, 1, T) for every head and query, or None."""
+def _padding_mask(
+    attention_mask, input_ids: torch.Tensor, values: bool = True
+) -> torch.Tensor | None:
+    """attention_mask (B, T) of 1/0 -> bool (B, 1, 1, T) for every head and query, or None.
+
+    With ``values`` (eval mode) the mask's values are checked and an all-ones mask is
+    dropped; both read the tensor on the host. Without (training), neither happens.
+    """
     if attention_mask is None:
         return None
     if not isinstance(attention_mask, torch.Tensor):
@@ -144,7 +156,7 @@ def _padding_mask(attention_mask, input_ids: torch.Tensor) -> torch.Tensor | Non
             f"attention_mask has shape {list(attention_mask.shape)} but input_ids has shape "
             f"{list(input_ids.shape)}; they must match"
         )
-    if attention_mask.is_meta:
+    if attention_mask.is_meta or not values:
         return attention_mask.bool()[:, None, None, :]
     mask = attention_mask.bool()
     if not torch.equal(mask.to(attention_mask.dtype), attention_mask):
@@ -202,10 +214,8 @@ class BertModel(nn.Module):
         ):
             if not isinstance(flag, bool):
                 raise TypeError(f"{name} must be a bool, not {type(flag).__name__}")
-        check_input_ids(input_ids)
-        mask = _padding_mask(attention_mask, input_ids)  # (B, 1, 1, T) or None
-
-        x = self.embeddings(input_ids, token_type_ids, position_ids)  # (B, T, C)
+        x = self.embeddings(input_ids, token_type_ids, position_ids)  # (B, T, C); checks ids
+        mask = _padding_mask(attention_mask, input_ids, values=not self.training)  # (B,1,1,T)
         x, hidden_states, attentions = self.encoder(
             x, mask, output_attentions, output_hidden_states
         )
@@ -224,8 +234,6 @@ class BertModel(nn.Module):
 
         Returns the model in eval mode, weights in float32.
         """
-        from bertguide.pretrained import load_state_dict, resolve
-
         directory = resolve(name_or_path)
         config = BertConfig.from_pretrained(directory)
         weights, ignored = convert_hf_state_dict(load_state_dict(directory), config)
@@ -238,8 +246,6 @@ class BertModel(nn.Module):
 
     def save_pretrained(self, directory: str | os.PathLike) -> Path:
         """Write config.json and model.safetensors (Hugging Face format); return the dir."""
-        from safetensors.torch import save_file
-
         path = Path(directory)
         self.config.save_pretrained(path)
         tensors = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}

@@ -2,12 +2,12 @@
 
 Two stages, as in the original BERT code:
 
-1. ``BasicTokenizer`` cleans the text (drops NUL, U+FFFD and every control or format
-   character such as the zero-width joiner or the soft hyphen, turns all whitespace
-   into spaces), puts spaces around CJK ideographs, splits on whitespace, then for an
-   uncased vocabulary lower-cases and strips accents (NFD, then drop the combining
-   marks, category Mn) and splits off every punctuation character (ASCII symbols and
-   Unicode category P*) as a token of its own.
+1. ``BasicTokenizer`` (in ``bertguide.basic_tokenizer``) cleans the text (drops NUL,
+   U+FFFD and every control or format character such as the zero-width joiner or the
+   soft hyphen, turns all whitespace into spaces), puts spaces around CJK ideographs,
+   splits on whitespace, then for an uncased vocabulary lower-cases and strips accents
+   (NFD, then drop the combining marks, category Mn) and splits off every punctuation
+   character (ASCII symbols and Unicode category P*) as a token of its own.
 2. WordPiece splits each of those words greedily, longest match first, into pieces of
    the vocabulary; a piece that continues a word is written with ``##``. A word that no
    sequence of pieces can cover, or that is longer than ``max_input_chars_per_word``
@@ -38,9 +38,7 @@ disagree we follow the Python one, which is what this file mirrors:
 
 Encoding is fast because every distinct word is split once and cached (word -> ids).
 
-``WordPieceTokenizer.train`` learns a new vocabulary from a corpus: start from the
-characters, then repeatedly merge the adjacent pair of symbols with the highest
-likelihood score ``count(ab) / (count(a) * count(b))``.
+Learning a new vocabulary from a corpus is in ``bertguide.wordpiece_training``.
 
 Left out: offsets mappings, overflowing tokens and strides, ``pad_to_multiple_of``, left
 padding, added (user-defined) tokens, ``do_basic_tokenize=False``, the Rust fast path and
@@ -49,159 +47,17 @@ the byte-level fallback of later models.
 
 from __future__ import annotations
 
-import heapq
 import json
 import os
 import re
-import unicodedata
-from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import chain, pairwise
+from itertools import chain
 from pathlib import Path
 
 import torch
 
-# -----------------------------------------------------------------------------
-# characters: what BERT calls whitespace, control, punctuation and CJK
-
-
-def is_whitespace(char: str) -> bool:
-    """Space, tab, newline, carriage return or a Unicode space separator (Zs)."""
-    return char in " \t\n\r" or unicodedata.category(char) == "Zs"
-
-
-def is_control(char: str) -> bool:
-    """Any "other" character (Cc, Cf, Cn, Co, Cs) except tab, newline, carriage return."""
-    if char in "\t\n\r":
-        return False
-    return unicodedata.category(char).startswith("C")
-
-
-def is_punctuation(char: str) -> bool:
-    """Every non-alphanumeric printable ASCII character, and Unicode punctuation (P*)."""
-    cp = ord(char)
-    if 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126:
-        return True  # ASCII symbols such as $ + < = > ^ ` | ~ count as punctuation too
-    return unicodedata.category(char).startswith("P")
-
-
-# The CJK Unified Ideographs blocks (and their compatibility blocks). Hiragana, katakana
-# and hangul are not in them: they are written with spaces or are split by WordPiece.
-CJK_RANGES = (
-    (0x4E00, 0x9FFF),
-    (0x3400, 0x4DBF),
-    (0x20000, 0x2A6DF),
-    (0x2A700, 0x2B73F),
-    (0x2B740, 0x2B81F),
-    (0x2B820, 0x2CEAF),
-    (0xF900, 0xFAFF),
-    (0x2F800, 0x2FA1F),
-)
-
-
-def is_cjk(char: str) -> bool:
-    cp = ord(char)
-    return any(low <= cp <= high for low, high in CJK_RANGES)
-
-
-def strip_accents(text: str) -> str:
-    """Decompose (NFD), then drop the combining marks: 'café' -> 'cafe'."""
-    return "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
-
-
-class _CleaningTable(dict):
-    """A ``str.translate`` table filled on demand: code point -> replacement.
-
-    Control characters map to None (deleted), whitespace to a space, CJK ideographs to
-    themselves with a space either side; everything else to itself.
-    """
-
-    def __init__(self, tokenize_chinese_chars: bool):
-        super().__init__()
-        self.tokenize_chinese_chars = tokenize_chinese_chars
-
-    def __missing__(self, cp: int) -> str | int | None:
-        char = chr(cp)
-        if cp == 0 or cp == 0xFFFD or is_control(char):
-            value = None
-        elif is_whitespace(char):
-            value = " "
-        elif self.tokenize_chinese_chars and is_cjk(char):
-            value = f" {char} "
-        else:
-            value = cp
-        self[cp] = value
-        return value
-
-
-_CLEANING_TABLES = {flag: _CleaningTable(flag) for flag in (True, False)}
-
-
-class BasicTokenizer:
-    """Cleaning, whitespace splitting, lower-casing, accent stripping, punctuation splits."""
-
-    def __init__(
-        self,
-        do_lower_case: bool = True,
-        strip_accents: bool | None = None,
-        tokenize_chinese_chars: bool = True,
-        never_split: Iterable[str] = (),
-    ):
-        self.do_lower_case = do_lower_case
-        # None means "follow do_lower_case", as in the original BERT.
-        self.strip_accents = strip_accents
-        self.tokenize_chinese_chars = tokenize_chinese_chars
-        self.never_split = frozenset(never_split)
-        self._table = _CLEANING_TABLES[bool(tokenize_chinese_chars)]
-
-    def clean(self, text: str) -> str:
-        """Drop control characters, whitespace -> ' ', spaces around CJK ideographs."""
-        return text.translate(self._table)
-
-    def normalize(self, word: str) -> str:
-        """One whitespace-separated word -> its NFC, lower-cased, accent-free form."""
-        if word in self.never_split:
-            return word
-        word = unicodedata.normalize("NFC", word)
-        if self.do_lower_case:
-            word = word.lower()  # per word, so a final Σ becomes ς as Python decides
-            if self.strip_accents is not False:
-                word = strip_accents(word)
-        elif self.strip_accents:
-            word = strip_accents(word)
-        return word
-
-    @staticmethod
-    def split_on_punctuation(word: str) -> list[str]:
-        """'hello,world!' -> ['hello', ',', 'world', '!']"""
-        pieces, current = [], []
-        for char in word:
-            if is_punctuation(char):
-                if current:
-                    pieces.append("".join(current))
-                    current = []
-                pieces.append(char)
-            else:
-                current.append(char)
-        if current:
-            pieces.append("".join(current))
-        return pieces
-
-    def split_word(self, word: str) -> list[str]:
-        """A whitespace-separated word of cleaned text -> the basic tokens it holds."""
-        if word in self.never_split:
-            return [word]
-        return self.split_on_punctuation(self.normalize(word))
-
-    def tokenize(self, text: str) -> list[str]:
-        if not isinstance(text, str):
-            raise TypeError(f"text must be a str, got {type(text).__name__}")
-        return [token for word in self.clean(text).split() for token in self.split_word(word)]
-
-
-# -----------------------------------------------------------------------------
-# what the tokenizer returns
+from bertguide.basic_tokenizer import BasicTokenizer
+from bertguide.pretrained import find_file, resolve
 
 
 class BatchEncoding(dict):
@@ -292,7 +148,7 @@ class _WordCache(dict):
         return value
 
 
-def _check_int(name: str, value, minimum: int) -> None:
+def check_int(name: str, value, minimum: int) -> None:
     if not isinstance(value, int) or isinstance(value, bool):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
     if value < minimum:
@@ -321,8 +177,8 @@ class WordPieceTokenizer:
         missing = [t for t in SPECIAL_TOKENS if t not in vocab]
         if missing:
             raise ValueError(f"vocab lacks the special token(s) {', '.join(missing)}")
-        _check_int("max_input_chars_per_word", max_input_chars_per_word, 1)
-        _check_int("model_max_length", model_max_length, 2)
+        check_int("max_input_chars_per_word", max_input_chars_per_word, 1)
+        check_int("model_max_length", model_max_length, 2)
         self.vocab = dict(vocab)
         self.ids_to_tokens = {i: t for t, i in self.vocab.items()}
         if len(self.ids_to_tokens) != len(self.vocab):
@@ -354,8 +210,6 @@ class WordPieceTokenizer:
     @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike | None = None, **kwargs):
         """The tokenizer of a Hugging Face-format directory (None: the embedded default)."""
-        from bertguide.pretrained import find_file, resolve
-
         directory = resolve(name_or_path)
         options = {}
         config_path = Path(directory) / "tokenizer_config.json"
@@ -545,7 +399,7 @@ class WordPieceTokenizer:
                 f"got {truncation!r}"
             )
         if max_length is not None:
-            _check_int("max_length", max_length, 1)
+            check_int("max_length", max_length, 1)
         elif truncation != "do_not_truncate":
             max_length = self.model_max_length
         return truncation, max_length
@@ -721,56 +575,6 @@ class WordPieceTokenizer:
         (Path(directory) / "tokenizer_config.json").write_text(json.dumps(config, indent=2))
         return Path(directory)
 
-    @classmethod
-    def train(
-        cls,
-        texts: Iterable[str],
-        vocab_size: int = 3000,
-        min_frequency: int = 2,
-        limit_alphabet: int | None = 500,
-        do_lower_case: bool = True,
-        strip_accents: bool | None = None,
-        tokenize_chinese_chars: bool = True,
-        score: str = "likelihood",
-        **kwargs,
-    ) -> WordPieceTokenizer:
-        """Learn a WordPiece vocabulary of ``vocab_size`` tokens from ``texts``.
-
-        The texts go through the same BasicTokenizer; ``limit_alphabet`` keeps the most
-        frequent characters (rarer ones end up as [UNK]); ``min_frequency`` is the
-        fewest times a pair must occur to be merged. The likelihood score favours rare
-        pairs, so with ``min_frequency=2`` a small corpus spends much of the vocabulary
-        on rare whole words; ``min_frequency`` around 10 gives common words their own
-        tokens first. ``score="frequency"`` merges the most frequent pair instead (BPE).
-        """
-        if score not in ("likelihood", "frequency"):
-            raise ValueError(f"score must be 'likelihood' or 'frequency', got {score!r}")
-        if isinstance(texts, str):
-            raise TypeError("texts must be an iterable of str, not one str")
-        _check_int("vocab_size", vocab_size, len(SPECIAL_TOKENS) + 1)
-        _check_int("min_frequency", min_frequency, 1)
-        if limit_alphabet is not None:
-            _check_int("limit_alphabet", limit_alphabet, 1)
-        basic = BasicTokenizer(do_lower_case, strip_accents, tokenize_chinese_chars)
-        word_counts: Counter[str] = Counter()
-        n_texts = 0
-        for text in texts:
-            if not isinstance(text, str):
-                raise TypeError(f"texts must hold str, got {type(text).__name__}")
-            word_counts.update(basic.tokenize(text))
-            n_texts += 1
-        if not word_counts:
-            raise ValueError(f"texts hold no words to learn from ({n_texts} texts)")
-        tokens = learn_wordpiece(word_counts, vocab_size, min_frequency, limit_alphabet, score)
-        vocab = {token: i for i, token in enumerate(tokens)}
-        return cls(
-            vocab,
-            do_lower_case=do_lower_case,
-            strip_accents=strip_accents,
-            tokenize_chinese_chars=tokenize_chinese_chars,
-            **kwargs,
-        )
-
 
 _SPECIAL_NAMES = ("pad_token", "unk_token", "cls_token", "sep_token", "mask_token")
 
@@ -791,120 +595,3 @@ def _as_batch(name: str, text) -> list[str]:
     for item in text:
         _check_text(f"every item of {name}", item)
     return list(text)
-
-
-# -----------------------------------------------------------------------------
-# training: likelihood-scored merges
-
-
-def learn_wordpiece(
-    word_counts: dict[str, int],
-    vocab_size: int,
-    min_frequency: int = 2,
-    limit_alphabet: int | None = None,
-    score: str = "likelihood",
-) -> list[str]:
-    """Word counts -> a WordPiece vocabulary (special tokens, alphabet, merged pieces).
-
-    Every word starts as its characters, the first bare and the rest as ``##c``. Each
-    step merges the adjacent pair (a, b) with the highest score
-    ``count(ab) / (count(a) * count(b))``: the pair whose joining most raises the
-    likelihood of the corpus under a unigram model of the pieces, which prefers pairs
-    whose parts rarely occur apart. Stops at ``vocab_size`` tokens or when no pair
-    occurs ``min_frequency`` times.
-
-    ``score="frequency"`` merges the most frequent pair instead, as byte-pair encoding
-    does (and as the WordPiece trainer of the ``tokenizers`` library does): common words
-    become single tokens sooner, where the likelihood score first spends the vocabulary
-    on rare words whose letters always occur together.
-    """
-    if score not in ("likelihood", "frequency"):
-        raise ValueError(f"score must be 'likelihood' or 'frequency', got {score!r}")
-    by_frequency = score == "frequency"
-    char_counts: Counter[str] = Counter()
-    for word, count in word_counts.items():
-        for char in word:
-            char_counts[char] += count
-    alphabet = {c for c, _ in char_counts.most_common(limit_alphabet)}
-
-    # symbols of each word; a word with a character outside the alphabet is left out
-    words, counts = [], []
-    for word, count in word_counts.items():
-        if all(c in alphabet for c in word):
-            words.append([word[0]] + ["##" + c for c in word[1:]])
-            counts.append(count)
-
-    vocab = list(SPECIAL_TOKENS)
-    seen = set(vocab)
-    initial: Counter[str] = Counter()
-    for symbols, n in zip(words, counts, strict=True):
-        for symbol in symbols:
-            initial[symbol] += n
-    for symbol, _ in sorted(initial.items(), key=lambda item: (-item[1], item[0])):
-        if symbol not in seen:
-            vocab.append(symbol)
-            seen.add(symbol)
-    vocab = vocab[:vocab_size]
-
-    symbol_count: Counter[str] = Counter(initial)
-    pair_count: Counter[tuple[str, str]] = Counter()
-    pair_words: dict[tuple[str, str], set[int]] = {}  # pair -> words that hold it
-    pairs_of: dict[str, set[tuple[str, str]]] = {}  # symbol -> pairs it is part of
-
-    def add_word(index: int, sign: int) -> set[tuple[str, str]]:
-        symbols, n = words[index], counts[index] * sign
-        touched = set()
-        for pair in pairwise(symbols):
-            pair_count[pair] += n
-            touched.add(pair)
-            if sign > 0:
-                pair_words.setdefault(pair, set()).add(index)
-                pairs_of.setdefault(pair[0], set()).add(pair)
-                pairs_of.setdefault(pair[1], set()).add(pair)
-        return touched
-
-    for index in range(len(words)):
-        add_word(index, +1)
-
-    def pair_score(pair: tuple[str, str]) -> float:
-        if by_frequency:
-            return float(pair_count[pair])
-        return pair_count[pair] / (symbol_count[pair[0]] * symbol_count[pair[1]])
-
-    heap = [(-pair_score(p), p) for p, n in pair_count.items() if n >= min_frequency]
-    heapq.heapify(heap)
-    while len(vocab) < vocab_size and heap:
-        negative_score, pair = heapq.heappop(heap)
-        if pair_count[pair] < min_frequency or -negative_score != pair_score(pair):
-            continue  # stale: the pair's count changed and a fresh entry was pushed
-        a, b = pair
-        merged = a + b.removeprefix("##")
-        touched = set()
-        for index in pair_words.pop(pair):
-            symbols = words[index]
-            if not any(p == pair for p in pairwise(symbols)):
-                continue
-            touched |= add_word(index, -1)
-            new, i = [], 0
-            while i < len(symbols):
-                if i + 1 < len(symbols) and symbols[i] == a and symbols[i + 1] == b:
-                    new.append(merged)
-                    symbol_count[a] -= counts[index]
-                    symbol_count[b] -= counts[index]
-                    symbol_count[merged] += counts[index]
-                    i += 2
-                else:
-                    new.append(symbols[i])
-                    i += 1
-            words[index] = new
-            touched |= add_word(index, +1)
-        if merged not in seen:
-            vocab.append(merged)
-            seen.add(merged)
-        # every pair whose count, or whose parts' counts, changed gets a fresh score
-        for symbol in (a, b, merged):
-            touched |= pairs_of.get(symbol, set())
-        for p in touched:
-            if pair_count[p] >= min_frequency:
-                heapq.heappush(heap, (-pair_score(p), p))
-    return vocab

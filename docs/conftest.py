@@ -1,4 +1,4 @@
-"""Run every Python block of every page under pytest (see bertguide/docs_testing.py).
+"""Run every Python block of every page under pytest (see tests/docs_testing.py).
 
 Each page is one test module; its blocks share one namespace, top to bottom.
 """
@@ -8,7 +8,7 @@ from pathlib import Path
 import matplotlib
 import pytest
 
-from bertguide.docs_testing import make_sybil
+from tests.docs_testing import make_sybil
 
 matplotlib.use("Agg")  # pages draw figures without a screen
 

@@ -7,7 +7,17 @@ import pytest
 import torch
 
 import bertguide as bg
-from bertguide.visualize import WORD_SENSES, pca_2d
+from bertguide.analysis.contextual import (
+    WORD_SENSES,
+    pca_2d,
+    word_sense_vectors,
+    word_vector,
+    word_vectors,
+)
+from bertguide.analysis.encoder import model_size_breakdowns
+from bertguide.figures.attention import plot_softmax_scaling
+from bertguide.figures.contextual import plot_word_senses
+from bertguide.figures.encoder import plot_parameter_breakdown
 
 matplotlib.use("Agg")
 
@@ -20,30 +30,30 @@ def test_word_vector_is_the_row_of_the_chosen_layer():
     with torch.no_grad():
         out = model(**batch, output_hidden_states=True)
     position = tok.convert_ids_to_tokens(batch["input_ids"][0].tolist()).index("bank")
-    assert torch.allclose(bg.word_vector(sentence, "bank"), out.last_hidden_state[0, position])
-    assert torch.allclose(bg.word_vector(sentence, "bank", 0), out.hidden_states[0][0, position])
-    assert torch.allclose(bg.word_vector(sentence, "bank", 3), out.hidden_states[3][0, position])
+    assert torch.allclose(word_vector(sentence, "bank"), out.last_hidden_state[0, position])
+    assert torch.allclose(word_vector(sentence, "bank", 0), out.hidden_states[0][0, position])
+    assert torch.allclose(word_vector(sentence, "bank", 3), out.hidden_states[3][0, position])
 
 
 def test_word_vectors_of_a_padded_batch_equal_one_sentence_at_a_time():
     sentences = ["The bank.", "They walked along the river bank at dawn."]
-    batched = bg.word_vectors(sentences, "bank", 2)
+    batched = word_vectors(sentences, "bank", 2)
     assert batched.shape == (2, 384)
     for row, sentence in zip(batched, sentences, strict=True):
-        assert torch.allclose(row, bg.word_vector(sentence, "bank", 2), atol=1e-5)
+        assert torch.allclose(row, word_vector(sentence, "bank", 2), atol=1e-5)
 
 
 def test_word_vector_rejects_bad_input():
     with pytest.raises(ValueError, match="sentence"):
-        bg.word_vector("  ", "bank")
+        word_vector("  ", "bank")
     with pytest.raises(ValueError, match="not among the sentence's tokens"):
-        bg.word_vector("The river is wide.", "bank")
+        word_vector("The river is wide.", "bank")
     with pytest.raises(ValueError, match="single word piece"):
-        bg.word_vector("It was unaffable.", "unaffable")
+        word_vector("It was unaffable.", "unaffable")
     with pytest.raises(TypeError, match="layer"):
-        bg.word_vector("The bank.", "bank", layer="last")
+        word_vector("The bank.", "bank", layer="last")
     with pytest.raises(ValueError, match="layer must be in"):
-        bg.word_vector("The bank.", "bank", layer=7)
+        word_vector("The bank.", "bank", layer=7)
 
 
 def test_pca_2d_keeps_distances_of_points_already_in_a_plane():
@@ -62,25 +72,25 @@ def test_pca_2d_keeps_distances_of_points_already_in_a_plane():
 
 
 def test_word_sense_vectors_and_plot():
-    group = bg.word_sense_vectors("bank")
+    group = word_sense_vectors("bank")
     expected = [s for sense, texts in WORD_SENSES["bank"].items() for s in [sense] * len(texts)]
     assert group.senses == expected
     assert group.vectors.shape == (len(expected), 384) and group.points.shape == (len(expected), 2)
-    custom = bg.word_sense_vectors("bat", {"animal": ("A bat flew by.", "The bat slept.")})
+    custom = word_sense_vectors("bat", {"animal": ("A bat flew by.", "The bat slept.")})
     assert custom.senses == ["animal", "animal"]
-    fig = bg.plot_word_senses([group, custom])
+    fig = plot_word_senses([group, custom])
     assert len(fig.axes) == 2
     assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["money", "river"]
     with pytest.raises(ValueError, match="no default examples"):
-        bg.word_sense_vectors("cat")
+        word_sense_vectors("cat")
     with pytest.raises(TypeError, match="SenseVectors"):
-        bg.plot_word_senses(["bank"])
+        plot_word_senses(["bank"])
     with pytest.raises(ValueError, match="non-empty list"):
-        bg.plot_word_senses([])
+        plot_word_senses([])
 
 
 def test_model_size_breakdowns_match_built_models():
-    breakdowns = bg.model_size_breakdowns()
+    breakdowns = model_size_breakdowns()
     base = bg.BertConfig.base()
     assert breakdowns["BERT-base"] == bg.parameter_breakdown(base)
     with torch.device("meta"):
@@ -92,22 +102,22 @@ def test_model_size_breakdowns_match_built_models():
     assert sum(distil.values()) == bg.count_parameters(six_layers) - 2 * 768 - (768 * 768 + 768)
     albert = breakdowns["ALBERT-base"]
     assert albert["attention"] + albert["feed_forward"] + 4 * 768 == one_layer
-    fig = bg.plot_parameter_breakdown(breakdowns)
+    fig = plot_parameter_breakdown(breakdowns)
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == list(breakdowns)
     assert list(ax.get_yticks()) == sorted(ax.get_yticks(), reverse=True)  # first on top
     with pytest.raises(ValueError, match="non-empty dict"):
-        bg.plot_parameter_breakdown({})
+        plot_parameter_breakdown({})
     with pytest.raises(TypeError, match="count >= 0"):
-        bg.plot_parameter_breakdown({"x": {"attention": -1}})
+        plot_parameter_breakdown({"x": {"attention": -1}})
 
 
 def test_plot_softmax_scaling_checks_its_input():
-    fig = bg.plot_softmax_scaling(torch.tensor([3.0, 1.0, 0.0]), d_k=4)
+    fig = plot_softmax_scaling(torch.tensor([3.0, 1.0, 0.0]), d_k=4)
     heights = [[bar.get_height() for bar in ax.patches] for ax in fig.axes]
     assert heights[0] == pytest.approx(torch.tensor([3.0, 1.0, 0.0]).softmax(-1).tolist())
     assert heights[1] == pytest.approx(torch.tensor([1.5, 0.5, 0.0]).softmax(-1).tolist())
     with pytest.raises(ValueError, match="1-D tensor"):
-        bg.plot_softmax_scaling(torch.zeros(2, 2), d_k=4)
+        plot_softmax_scaling(torch.zeros(2, 2), d_k=4)
     with pytest.raises(ValueError, match="d_k"):
-        bg.plot_softmax_scaling(torch.zeros(3), d_k=0)
+        plot_softmax_scaling(torch.zeros(3), d_k=0)

@@ -58,3 +58,23 @@ def test_unknown_command_is_a_usage_error():
     assert result.returncode == 2
     assert "invalid choice" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_unwritable_output_folder_is_one_line(tmp_path: Path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    assert cli.main(["figures", "--out", str(blocker / "figures")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("bertguide: error: cannot write to ")
+
+
+def test_a_bug_keeps_its_traceback(monkeypatch, tmp_path: Path):
+    """Only the user's own errors become one line; a failing figure is a bug to report."""
+
+    def broken(*args, **kwargs):
+        raise ValueError("a bug inside a figure function")
+
+    monkeypatch.setattr(cli.figures, "render_all", broken)
+    with pytest.raises(ValueError, match="a bug inside"):
+        cli.main(["figures", "--out", str(tmp_path)])

@@ -13,7 +13,7 @@ import pytest
 from sybil import Sybil
 from sybil.parsers.markdown import PythonCodeBlockParser, SkipParser
 
-from bertguide.docs_testing import audit_fences, find_python_fences, make_sybil
+from tests.docs_testing import audit_fences, find_python_fences, make_sybil
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 

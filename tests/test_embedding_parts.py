@@ -7,6 +7,8 @@ import pytest
 import torch
 
 import bertguide as bg
+from bertguide.analysis.embeddings import embedding_parts
+from bertguide.figures.embeddings import plot_embedding_parts
 
 matplotlib.use("Agg")
 
@@ -19,9 +21,7 @@ def model_and_tokenizer():
 @pytest.fixture(scope="module")
 def parts(model_and_tokenizer):
     model, tok = model_and_tokenizer
-    return bg.embedding_parts(
-        "Paris is a beautiful city", "I love Paris", model=model, tokenizer=tok
-    )
+    return embedding_parts("Paris is a beautiful city", "I love Paris", model=model, tokenizer=tok)
 
 
 def test_parts_add_up_to_the_embedding_layer(model_and_tokenizer, parts):
@@ -44,7 +44,7 @@ def test_rows_are_the_tables_rows(model_and_tokenizer, parts):
 
 
 def test_plot_draws_one_strip_per_token_and_row(parts):
-    fig = bg.plot_embedding_parts(parts, dims=8)
+    fig = plot_embedding_parts(parts, dims=8)
     images = fig.axes[0].get_images()
     assert len(images) == 5 * len(parts.tokens)  # token, segment, position, sum, LayerNorm
     assert images[0].get_array().shape == (1, 8)
@@ -62,4 +62,4 @@ def test_plot_draws_one_strip_per_token_and_row(parts):
 def test_bad_arguments_are_named(parts, kwargs, error, words):
     arguments = {"parts": parts, **kwargs}
     with pytest.raises(error, match=words):
-        bg.plot_embedding_parts(**arguments)
+        plot_embedding_parts(**arguments)

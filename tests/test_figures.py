@@ -14,10 +14,21 @@ matplotlib.use("Agg")
 
 @pytest.fixture
 def registry(monkeypatch):
-    """An empty registry and no figure modules, so each test registers its own."""
-    monkeypatch.setattr(figures, "REGISTRY", {})
+    """No figure modules, and a registry each test fills with its own figures."""
     monkeypatch.setattr(figures, "FIGURE_MODULES", ())
-    return figures.REGISTRY
+    found: dict[str, figures.Figure] = {}
+
+    def add(function):
+        found[function.figure_spec.name] = function.figure_spec
+        return function
+
+    original = figures.render_all
+    monkeypatch.setattr(
+        figures,
+        "render_all",
+        lambda out_dir, force=False, names=None: original(out_dir, force, names, registry=found),
+    )
+    return add
 
 
 def _line_figure():
@@ -30,9 +41,10 @@ def _line_figure():
     return fig
 
 
-def test_decorator_registers_and_rejects_bad_names(registry):
-    figures.figure("squares", formats=("svg", "png"))(_line_figure)
-    assert registry["squares"].files == ("squares.svg", "squares.png")
+def test_decorator_marks_and_rejects_bad_names():
+    marked = figures.figure("squares", formats=("svg", "png"))(_line_figure)
+    assert marked is _line_figure
+    assert marked.figure_spec.files == ("squares.svg", "squares.png")
     with pytest.raises(ValueError, match="figure name"):
         figures.figure("../escape")
     with pytest.raises(ValueError, match="formats"):
@@ -40,15 +52,45 @@ def test_decorator_registers_and_rejects_bad_names(registry):
     with pytest.raises(ValueError, match="kind"):
         figures.figure("x", kind="pdf")
 
+
+def test_collect_finds_marked_functions_and_refuses_two_with_one_name():
+    import types
+
+    module = types.ModuleType("chapter")
+
+    @figures.figure("one")
+    def one():
+        return "<p>1</p>"
+
+    @figures.figure("one")
     def other():
         return "<p>other</p>"
 
-    with pytest.raises(ValueError, match="already registered"):
-        figures.figure("squares")(other)
+    module.one, module.helper = one, len
+    assert list(figures.collect([module])) == ["one"]
+    module.other = other
+    with pytest.raises(ValueError, match="claimed by both"):
+        figures.collect([module])
+
+
+def test_import_registers_nothing_and_load_all_finds_every_chapter():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, bertguide, bertguide.figures as f;"
+        "print('matplotlib' in sys.modules, len(f.FIGURE_MODULES))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", str(len(figures.FIGURE_MODULES))]
+    registry = figures.load_all()
+    modules = {spec.function.__module__ for spec in registry.values()}
+    assert modules == set(figures.FIGURE_MODULES)
+    assert "softmax-scaling" in registry and "pattern-gallery" in registry
 
 
 def test_bytes_identical_when_forced_twice(registry, tmp_path):
-    figures.figure("squares", formats=("svg", "png"))(_line_figure)
+    registry(figures.figure("squares", formats=("svg", "png"))(_line_figure))
     figures.render_all(tmp_path, force=True)
     first = {p.name: p.read_bytes() for p in tmp_path.glob("squares.*")}
     figures.render_all(tmp_path, force=True)
@@ -66,7 +108,7 @@ def test_cache_skips_fresh_and_redraws_changed_or_missing(registry, tmp_path):
         calls.append(1)
         return "<!doctype html><p>hello</p>"
 
-    figures.figure("hello", kind="html")(page)
+    registry(figures.figure("hello", kind="html")(page))
     report = figures.render_all(tmp_path)
     assert (report.rendered, report.cached) == (["hello"], [])
     report = figures.render_all(tmp_path)
@@ -100,8 +142,27 @@ def test_input_hash_follows_the_function_source(registry):
 
 
 def test_wrong_return_type_is_a_clear_error(registry, tmp_path):
-    figures.figure("broken")(lambda: "not a figure")
+    registry(figures.figure("broken")(lambda: "not a figure"))
     with pytest.raises(TypeError, match="matplotlib Figure"):
         figures.render_all(tmp_path)
     with pytest.raises(ValueError, match="unknown figures"):
         figures.render_all(tmp_path, names=["nope"])
+
+
+def test_input_hash_follows_the_corpus_the_registry_and_gensim(monkeypatch):
+    spec = figures.load_all()["pattern-scores"]
+    before = figures.input_hash(spec)
+    for module in ("bertguide.corpus", "bertguide.figures", "bertguide.analysis.patterns"):
+        original = figures._module_source
+        monkeypatch.setattr(
+            figures,
+            "_module_source",
+            lambda name, m=module, o=original: o(name) + (name == m) * "#",
+        )
+        assert figures.input_hash(spec) != before, module
+        monkeypatch.setattr(figures, "_module_source", original)
+    original_version = figures._version
+    monkeypatch.setattr(
+        figures, "_version", lambda d: "9.9" if d == "gensim" else original_version(d)
+    )
+    assert figures.input_hash(spec) != before

@@ -269,3 +269,36 @@ def test_model_needs_a_config():
 def test_from_pretrained_bad_argument():
     with pytest.raises(TypeError, match="name_or_path"):
         bg.BertModel.from_pretrained(12)
+
+
+def test_training_forward_has_no_host_syncs(monkeypatch):
+    """In train mode nothing in the forward pass reads a tensor's values on the host:
+    no int()/bool()/item()/tolist() of a tensor and no torch.equal (each waits for the
+    device). Eval mode checks the values, once, at the model's boundary."""
+    config = bg.BertConfig(
+        vocab_size=50,
+        hidden_size=16,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=16,
+    )
+    model = bg.BertModel(config).train()
+    ids = torch.randint(0, 50, (3, 7))
+    mask = torch.ones(3, 7, dtype=torch.long)
+    mask[0, 5:] = 0
+
+    def sync(*args, **kwargs):
+        raise AssertionError("host sync in the training forward pass")
+
+    with monkeypatch.context() as patch:
+        for name in ("__int__", "__bool__", "__index__", "item", "tolist"):
+            patch.setattr(torch.Tensor, name, sync)
+        patch.setattr(torch, "equal", sync)
+        out = model(ids, attention_mask=mask, token_type_ids=torch.zeros_like(ids))
+        out.last_hidden_state.sum().backward()
+    model.eval()
+    with pytest.raises(ValueError, match="outside"):
+        model(torch.full((1, 4), 50))
+    with pytest.raises(ValueError, match="only 1"):
+        model(ids, attention_mask=mask * 2)

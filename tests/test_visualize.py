@@ -10,7 +10,8 @@ import pytest
 import torch
 
 import bertguide as bg
-from bertguide import patterns
+from bertguide.analysis import patterns
+from bertguide.figures.attention_maps import plot_attention_grid, plot_head_view
 
 matplotlib.use("Agg")
 
@@ -35,8 +36,8 @@ def test_plots_label_tokens_and_reject_bad_layers(tired):
     fig = bg.plot_attention(tired, layer=1, head=3)
     labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
     assert labels == tired.tokens
-    assert len(bg.plot_attention_grid(tired).axes) == 72
-    fig = bg.plot_head_view(tired, layer=5, token="it")
+    assert len(plot_attention_grid(tired).axes) == 72
+    fig = plot_head_view(tired, layer=5, token="it")
     assert len(fig.axes[0].lines) == len(tired.tokens)
     with pytest.raises(ValueError, match="layer"):
         bg.plot_attention(tired, layer=6)

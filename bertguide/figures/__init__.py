@@ -1,23 +1,37 @@
 """Every figure the site shows, rendered from the real model, deterministic and cached.
 
-``bertguide figures`` (or ``render_all("docs/figures")``) writes one file per
-registered figure into the git-ignored ``docs/figures/``. Pages reference them as
-``![alt](figures/NAME.svg)``.
+The pictures of each chapter live in one module of this package, beside a shared
+style (``style.py``):
 
-Adding a figure is a few lines anywhere in the package::
+=====================  =============================================
+module                 chapter
+=====================  =============================================
+``attention``          Self-attention and multi-head attention
+``embeddings``         Embeddings
+``encoder``            The encoder stack and model sizes
+``contextual``         Contextual vs static embeddings
+``attention_maps``     Visualising attention
+=====================  =============================================
+
+Each module holds the chapter's drawing functions (they take data and return a
+matplotlib ``Figure``) and the site's figures, marked with ``@figure``::
 
     from bertguide.figures import figure
 
     @figure("embedding-norms")                 # -> docs/figures/embedding-norms.svg
-    def embedding_norms():
-        return bg.plot_something(...)          # a matplotlib Figure (closed for you)
+    def _fig_embedding_norms():
+        return plot_embedding_norms(...)       # a matplotlib Figure (closed for you)
 
     @figure("chicken-head-view", kind="html")  # -> docs/figures/chicken-head-view.html
-    def chicken_view():
+    def _html_chicken_view():
         return "<!doctype html>..."            # a str is written as it is (UTF-8)
 
-and one import line in ``FIGURE_MODULES`` below, so that ``render_all`` finds the
-module. Rules a figure function follows:
+``@figure`` only marks the function: importing a module registers nothing.
+``load_all()`` imports the modules named in ``FIGURE_MODULES`` (a new chapter adds
+its module there) and collects the marked functions; ``bertguide figures`` (or
+``render_all("docs/figures")``) writes one file per figure into the git-ignored
+``docs/figures/``. Pages reference them as ``![alt](figures/NAME.svg)``. Rules a
+figure function follows:
 
 * it takes no arguments and seeds anything random itself (``torch.manual_seed``);
 * it returns a matplotlib ``Figure`` (saved as SVG, and also PNG when ``formats``
@@ -30,10 +44,11 @@ no date is written into SVG or PNG metadata, and the text is kept as glyph paths
 (no fonts looked up by the browser).
 
 The cache: ``manifest.json`` in the output folder records, per file, a hash of
-everything the figure depends on (the function's source, the source of the
-modules named in ``depends``, bertguide's and matplotlib's versions, the SHA-256
-of the embedded model's weights) and of the file written. A figure is re-rendered
-only when that hash changed or the file is missing or was edited.
+everything the figure depends on (the source of the figure's own module and of the
+modules in ``DEFAULT_DEPENDS`` and ``depends``: this registry, the style, the analysis
+helpers, the model code and the corpora; the versions of bertguide, torch, matplotlib
+and gensim; the SHA-256 of the embedded model's weights) and of the file written. A
+figure is re-rendered only when that hash changed or the file is missing or was edited.
 
 Left out: parallel rendering and figures that depend on data outside the package.
 """
@@ -47,22 +62,42 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
 
-# Modules whose import registers figures. Add yours here.
-FIGURE_MODULES: tuple[str, ...] = ("bertguide.visualize",)
+from bertguide.pretrained import EXPECTED_SHA256
 
-# The modules most figures draw with: their source is part of every figure's hash
-# unless a figure passes its own ``depends``.
+# The modules that hold the site's figures, one per chapter. A new chapter adds its own.
+FIGURE_MODULES: tuple[str, ...] = (
+    "bertguide.figures.attention",
+    "bertguide.figures.embeddings",
+    "bertguide.figures.encoder",
+    "bertguide.figures.contextual",
+    "bertguide.figures.attention_maps",
+)
+
+# What every figure is drawn with: the source of these modules is part of every
+# figure's hash, with the figure's own module and any ``depends`` it names.
 DEFAULT_DEPENDS = (
-    "bertguide.visualize",
-    "bertguide.patterns",
+    "bertguide.figures",
+    "bertguide.figures.style",
+    "bertguide.views",
+    "bertguide.analysis",
+    "bertguide.analysis.attention_maps",
+    "bertguide.analysis.contextual",
+    "bertguide.analysis.embeddings",
+    "bertguide.analysis.encoder",
+    "bertguide.analysis.patterns",
     "bertguide.model",
     "bertguide.attention",
     "bertguide.embeddings",
     "bertguide.tokenizer",
     "bertguide.config",
+    "bertguide.corpus",
+    "bertguide.pretrained",
 )
+# Distributions whose version is part of every figure's hash.
+VERSIONED = ("bertguide", "torch", "matplotlib", "gensim", "bertviz")
 
 FORMATS = ("svg", "png")
 PNG_DPI = 150
@@ -76,7 +111,7 @@ class Figure:
     function: Callable[[], object]
     kind: str = "matplotlib"  # "matplotlib" (returns a Figure) or "html" (returns a str)
     formats: tuple[str, ...] = ("svg",)
-    depends: tuple[str, ...] = DEFAULT_DEPENDS
+    depends: tuple[str, ...] = ()  # modules beyond DEFAULT_DEPENDS and its own
 
     @property
     def files(self) -> tuple[str, ...]:
@@ -85,17 +120,18 @@ class Figure:
         return tuple(f"{self.name}.{fmt}" for fmt in self.formats)
 
 
-REGISTRY: dict[str, Figure] = {}
-
-
 def figure(
     name: str,
     *,
     kind: str = "matplotlib",
     formats: tuple[str, ...] = ("svg",),
-    depends: tuple[str, ...] = DEFAULT_DEPENDS,
+    depends: tuple[str, ...] = (),
 ) -> Callable[[Callable[[], object]], Callable[[], object]]:
-    """Register the decorated function as the figure ``name`` (see the module docstring)."""
+    """Mark the decorated function as the site figure ``name`` (see the module docstring).
+
+    The function gets a ``figure_spec`` attribute (a :class:`Figure`) and is otherwise
+    unchanged; nothing is registered until :func:`load_all` collects it.
+    """
     if not isinstance(name, str) or not name or "/" in name or name.startswith("."):
         raise ValueError(
             f"figure name must be a plain file stem like 'attention-grid', got {name!r}"
@@ -106,27 +142,43 @@ def figure(
     if kind == "matplotlib" and (not formats or any(f not in FORMATS for f in formats)):
         raise ValueError(f"formats must be a non-empty subset of {FORMATS}, got {formats!r}")
 
-    def register(function: Callable[[], object]) -> Callable[[], object]:
-        existing = REGISTRY.get(name)
-        if existing is not None and _qualname(existing.function) != _qualname(function):
-            raise ValueError(
-                f"figure name {name!r} is already registered by {_qualname(existing.function)}"
-            )
-        REGISTRY[name] = Figure(name, function, kind, formats, tuple(depends))
+    def mark(function: Callable[[], object]) -> Callable[[], object]:
+        function.figure_spec = Figure(name, function, kind, formats, tuple(depends))
         return function
 
-    return register
+    return mark
 
 
 def _qualname(function: Callable) -> str:
     return f"{function.__module__}.{function.__qualname__}"
 
 
+def collect(modules) -> dict[str, Figure]:
+    """The figures marked with ``@figure`` in ``modules`` (module objects or names), by name.
+
+    Two functions that claim the same name are an error that names both.
+    """
+    found: dict[str, Figure] = {}
+    for module in modules:
+        if isinstance(module, str):
+            module = importlib.import_module(module)
+        for value in vars(module).values():
+            spec = getattr(value, "figure_spec", None)
+            if not isinstance(spec, Figure) or spec.function is not value:
+                continue
+            existing = found.get(spec.name)
+            if existing is not None and existing.function is not value:
+                raise ValueError(
+                    f"figure name {spec.name!r} is claimed by both "
+                    f"{_qualname(existing.function)} and {_qualname(value)}"
+                )
+            found[spec.name] = spec
+    return dict(sorted(found.items()))
+
+
 def load_all() -> dict[str, Figure]:
-    """Import every module of ``FIGURE_MODULES`` so their figures register; return the registry."""
-    for module in FIGURE_MODULES:
-        importlib.import_module(module)
-    return dict(sorted(REGISTRY.items()))
+    """Every figure of every module in ``FIGURE_MODULES``, by name."""
+    return collect(FIGURE_MODULES)
 
 
 # --- deterministic writing -------------------------------------------------------------
@@ -190,28 +242,26 @@ def _module_source(name: str) -> str:
         return f"<{name} without source>"
 
 
-def _model_hash() -> str:
-    from bertguide.pretrained import EXPECTED_SHA256
-
-    return EXPECTED_SHA256["model.safetensors"]
+def _version(distribution: str) -> str:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "not installed"
 
 
 def input_hash(fig_spec: Figure) -> str:
     """A hash of everything the figure's bytes depend on."""
-    import matplotlib
-
-    import bertguide
-
     digest = hashlib.sha256()
+    own_module = fig_spec.function.__module__
+    modules = dict.fromkeys((own_module, *DEFAULT_DEPENDS, *fig_spec.depends))
     parts = [
         fig_spec.name,
         fig_spec.kind,
         ",".join(fig_spec.formats),
         inspect.getsource(fig_spec.function),
-        bertguide.__version__,
-        matplotlib.__version__,
-        _model_hash(),
-        *(_module_source(name) for name in fig_spec.depends),
+        *(f"{name} {_version(name)}" for name in VERSIONED),
+        EXPECTED_SHA256["model.safetensors"],
+        *(_module_source(name) for name in modules),
     ]
     for part in parts:
         digest.update(part.encode("utf-8"))
@@ -269,12 +319,19 @@ class RenderReport:
 
 
 def render_all(
-    out_dir: str | Path = "docs/figures", force: bool = False, names: list[str] | None = None
+    out_dir: str | Path = "docs/figures",
+    force: bool = False,
+    names: list[str] | None = None,
+    registry: dict[str, Figure] | None = None,
 ) -> RenderReport:
-    """Render every registered figure (or only ``names``) into ``out_dir``, skipping fresh ones."""
+    """Render every figure (or only ``names``) into ``out_dir``, skipping fresh ones.
+
+    ``registry`` defaults to :func:`load_all`; pass your own ``{name: Figure}`` to render
+    figures of your own modules (``collect([module])``).
+    """
     start = time.perf_counter()
     out_dir = Path(out_dir)
-    registry = load_all()
+    registry = load_all() if registry is None else registry
     if names is not None:
         unknown = sorted(set(names) - set(registry))
         if unknown:

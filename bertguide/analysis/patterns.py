@@ -1,5 +1,6 @@
 """What BERT's heads look at: scores for the patterns of Clark et al. and Kovaleva et al.
 
+Chapter: Visualising attention (the figures are in ``bertguide.figures.attention_maps``).
 Dimensions: L = layers, N = heads, T = tokens, S = sentences.
 
 Clark et al. 2019 ("What does BERT look at?") found heads that send most of their
@@ -30,9 +31,13 @@ and Kovaleva et al.'s trained image classifier of patterns.
 from __future__ import annotations
 
 import functools
+import random
 from dataclasses import dataclass
 
 import torch
+
+from bertguide import corpus
+from bertguide.analysis.attention_maps import get_attention
 
 MASS_PATTERNS = ("cls", "sep", "punctuation", "previous", "self", "next")
 PATTERNS = (*MASS_PATTERNS, "block", "broad")
@@ -94,8 +99,6 @@ def _row_scores(weights: torch.Tensor, tokens: list[str], token_type_ids: list[i
 
 def pattern_scores(texts, pairs=(), *, model=None, tokenizer=None) -> PatternScores:
     """Measure every head on ``texts`` (single sentences) and ``pairs`` (for ``block``)."""
-    from bertguide.visualize import get_attention
-
     texts, pairs = list(texts), list(pairs)
     if not texts or not all(isinstance(t, str) and t.strip() for t in texts):
         raise ValueError("texts must be a non-empty list of non-empty strings")
@@ -138,10 +141,6 @@ def classify(scores: PatternScores, threshold: float = 0.4) -> list[list[str]]:
 
 def sample_sentences(count: int = 48, pairs: int = 16, seed: int = 0):
     """Real text for the measurements: Wikipedia sentences (8-30 words) and adjacent pairs."""
-    import random
-
-    from bertguide import corpus
-
     sentences = []
     for line in corpus.wikipedia_lines():
         for sentence in line.split(". "):

@@ -1,0 +1,166 @@
+"""The package's layout holds: small modules, imports in one direction, a light import.
+
+A newcomer should find each chapter's code in one place and read any module in one
+sitting; these tests keep it so as the chapters grow.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "bertguide"
+MAX_LINES = 600
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every bertguide module ``path`` imports, at the top or inside a function."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                # `from bertguide import corpus` imports the module bertguide.corpus
+                submodule = f"{node.module}.{alias.name}"
+                found.add(submodule if submodule in MODULES else node.module)
+    return {name for name in found if name in MODULES}
+
+
+GRAPH = {name: imported_modules(path) - {name} for name, path in MODULES.items()}
+
+
+def test_every_module_is_short_enough_to_read():
+    long = {
+        name: n
+        for name, path in MODULES.items()
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
+    assert not long, f"modules over {MAX_LINES} lines: {long}"
+
+
+def test_no_module_imports_the_package_root():
+    """Inside the package, code imports the module it needs, never `import bertguide`."""
+    offenders = sorted(n for n, deps in GRAPH.items() if "bertguide" in deps and n != "bertguide")
+    assert not offenders
+
+
+def _cycles() -> list[list[str]]:
+    """Strongly connected groups of more than one module (Tarjan's algorithm)."""
+    graph = {n: deps - {"bertguide"} for n, deps in GRAPH.items() if n != "bertguide"}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    groups = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for dep in graph[node]:
+            if dep not in index:
+                visit(dep)
+                low[node] = min(low[node], low[dep])
+            elif dep in on_stack:
+                low[node] = min(low[node], index[dep])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                top = stack.pop()
+                on_stack.discard(top)
+                group.append(top)
+                if top == node:
+                    break
+            if len(group) > 1:
+                groups.append(sorted(group))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return groups
+
+
+def test_no_import_cycles():
+    assert _cycles() == []
+
+
+def test_the_cycle_finder_finds_a_cycle(monkeypatch):
+    monkeypatch.setitem(GRAPH, "bertguide.config", GRAPH["bertguide.config"] | {"bertguide.model"})
+    assert ["bertguide.config", "bertguide.model", "bertguide.pretrained"] in _cycles() or any(
+        {"bertguide.config", "bertguide.model"} <= set(group) for group in _cycles()
+    )
+
+
+def test_the_model_layer_does_not_depend_on_analysis_or_figures():
+    model_layer = [
+        n for n in GRAPH if not n.startswith(("bertguide.analysis", "bertguide.figures"))
+    ]
+    model_layer = [n for n in model_layer if n not in ("bertguide", "bertguide.views")]
+    model_layer = [n for n in model_layer if n != "bertguide.cli"]
+    for name in model_layer:
+        upward = {
+            d for d in GRAPH[name] if d.startswith(("bertguide.analysis", "bertguide.figures"))
+        }
+        assert not upward, f"{name} imports {upward}"
+    for name in GRAPH:
+        if name.startswith("bertguide.analysis"):
+            assert not {d for d in GRAPH[name] if d.startswith("bertguide.figures")}, name
+
+
+def test_no_module_imports_matplotlib_at_import_time():
+    """matplotlib is imported inside the functions that draw, never at a module's top."""
+    for name, path in MODULES.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in tree.body:
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            assert not any(n.split(".")[0] == "matplotlib" for n in names), name
+
+
+def test_every_module_docstring_names_its_chapter_or_role():
+    """Each module starts with a docstring; the chapters' ones say which chapter."""
+    for name, path in MODULES.items():
+        doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8")))
+        assert doc and len(doc) > 80, f"{name} needs a docstring that says what it is for"
+        if name.startswith(("bertguide.analysis.", "bertguide.figures.")) and not name.endswith(
+            "style"
+        ):
+            assert "Chapter" in doc or "chapter" in doc, f"{name}'s docstring names no chapter"
+
+
+@pytest.mark.parametrize("heavy", ["matplotlib", "sybil", "transformers"])
+def test_import_bertguide_stays_light(heavy):
+    code = f"import sys, bertguide; print({heavy!r} in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+def test_every_module_is_listed_in_the_package_table():
+    import bertguide
+
+    doc = bertguide.__doc__
+    for name in MODULES:
+        if name == "bertguide" or name.count(".") > 2:
+            continue
+        short = name.removeprefix("bertguide.")
+        if short in ("analysis", "figures", "figures.style"):
+            continue  # the packages and the shared style are named in the prose
+        assert f"``{short}``" in doc, f"{short} is missing from bertguide/__init__.py's table"
