@@ -86,6 +86,7 @@ class TokenizationSteps:
     pieces: list[list[str]]  # the WordPiece pieces of each word
     tokens: list[str]  # all pieces with [CLS] and [SEP]
     ids: list[int]  # the token ids
+    piece_ids: list[list[int]]  # the ids of each word's pieces
 
     def __str__(self) -> str:
         lines = [f"text:    {self.text!r}", f"cleaned: {self.cleaned!r}"]
@@ -93,12 +94,8 @@ class TokenizationSteps:
         piece_text = [" ".join(p) for p in self.pieces]
         piece_width = max([len("pieces"), *(len(p) for p in piece_text)])
         lines.append(f"{'word':<{width}}  {'pieces':<{piece_width}}  ids")
-        ids = iter(
-            i for t, i in zip(self.tokens, self.ids, strict=True) if t not in ("[CLS]", "[SEP]")
-        )
-        for word, pieces, text in zip(self.words, self.pieces, piece_text, strict=True):
-            piece_ids = " ".join(str(next(ids)) for _ in pieces)
-            lines.append(f"{word:<{width}}  {text:<{piece_width}}  {piece_ids}")
+        for word, text, ids in zip(self.words, piece_text, self.piece_ids, strict=True):
+            lines.append(f"{word:<{width}}  {text:<{piece_width}}  {' '.join(map(str, ids))}")
         lines.append("tokens:  " + " ".join(self.tokens))
         lines.append("ids:     " + " ".join(map(str, self.ids)))
         return "\n".join(lines)
@@ -546,6 +543,7 @@ class WordPieceTokenizer:
             pieces=pieces,
             tokens=tokens,
             ids=[self.vocab[t] for t in tokens],
+            piece_ids=[[self.vocab[p] for p in ps] for ps in pieces],
         )
 
     # --- saving and training --------------------------------------------------------

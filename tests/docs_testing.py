@@ -13,6 +13,15 @@ What runs:
 * hidden blocks written as ``<!-- invisible-code-block: python ... -->``, for
   set-up and for assertions the page does not need to show.
 
+What is compared: a Python block followed directly (nothing but blank lines and hidden
+blocks between) by a ```` ```text ```` block must print that text. The output is
+captured and matched against the block (:func:`compare_output`): trailing spaces and
+blank lines at either end are ignored; ``...`` in the text stands for any text (as
+doctest's ELLIPSIS); integers must be equal; a decimal number may differ by at most
+one unit in the last digit the page shows (the page's ``0.951`` accepts 0.950 to
+0.952, ``2.4e-07`` accepts 2.3e-07 to 2.5e-07), which absorbs the last-digit rounding
+that differs between CPUs and BLAS libraries and nothing more.
+
 What is skipped: a block preceded by ``<!-- skip: next "reason" -->``. The reason
 is required; the audit fails on a skip without one.
 
@@ -26,6 +35,9 @@ Left out: reStructuredText, MyST directives and non-Python languages.
 
 from __future__ import annotations
 
+import contextlib
+import io
+import math
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -51,6 +63,74 @@ _INFO = re.compile(
 _DOCTEST_FLAGS = 0
 
 
+# A number as printed: no letter, digit or dot before it, and not the start of a
+# version string such as 2.13.0 (no ".digit" or digit after it).
+_NUMBER = re.compile(
+    r"(?<![\w.])[-+]?(?:\d+\.\d+|\d+)(?:[eE][-+]?\d+)?(?![\w]|\.\d)|(?<![\w.])(?:nan|inf)\b"
+)
+_ACTUAL_NUMBER = r"([-+]?(?:\d+\.\d+|\d+)(?:[eE][-+]?\d+)?|nan|inf)"
+
+
+def _normalise(text: str) -> str:
+    return "\n".join(line.rstrip() for line in text.strip("\n").splitlines()).strip("\n")
+
+
+def _tolerance(shown: str) -> float:
+    """One unit in the last digit ``shown`` prints; 0 for an integer."""
+    mantissa, _, exponent = shown.lower().partition("e")
+    if "." not in mantissa:
+        return 0.0
+    decimals = len(mantissa.split(".")[1])
+    return 10.0 ** (-decimals + int(exponent or 0))
+
+
+def compare_output(expected: str, actual: str) -> str | None:
+    """None if ``actual`` prints what ``expected`` shows (see the module docstring),
+    else a message that says what differs."""
+    expected, actual = _normalise(expected), _normalise(actual)
+    pattern, numbers, position = [], [], 0
+    for match in re.finditer(rf"\.\.\.|{_NUMBER.pattern}", expected):
+        pattern.append(re.escape(expected[position : match.start()]))
+        if match.group() == "...":
+            pattern.append("(?:.*?)")
+        else:
+            pattern.append(_ACTUAL_NUMBER)
+            numbers.append(match.group())
+        position = match.end()
+    pattern.append(re.escape(expected[position:]))
+    found = re.fullmatch("".join(pattern), actual, flags=re.DOTALL)
+    if found is None:
+        return f"the block printed\n{actual}\nbut the page shows\n{expected}"
+    wrong = []
+    for shown, printed in zip(numbers, found.groups(), strict=True):
+        a, b = float(shown), float(printed)
+        if math.isnan(a) and math.isnan(b):
+            continue
+        if not math.isclose(a, b, rel_tol=0, abs_tol=_tolerance(shown) * (1 + 1e-9)):
+            wrong.append(f"{printed} where the page shows {shown}")
+    if wrong:
+        return "the block printed other numbers: " + "; ".join(wrong) + f"\nprinted:\n{actual}"
+    return None
+
+
+# Hidden blocks may stand between a block and its output (they are invisible on the page).
+_HIDDEN_BLOCK = re.compile(r"<!--\s*invisible-code(?:-block)?:\s*python.*?-->", re.DOTALL)
+
+
+class PrintedOutputEvaluator:
+    """Run a Python block with its printed output captured; compare it with the page."""
+
+    def __init__(self, python: PythonEvaluator) -> None:
+        self.python = python
+
+    def __call__(self, example) -> str | None:
+        __tracebackhide__ = True
+        buffer = io.StringIO()
+        with contextlib.redirect_stdout(buffer):
+            self.python(example)
+        return compare_output(example.region.lexemes["expected_output"], buffer.getvalue())
+
+
 class PythonFenceParser:
     """Collect Python fences (with attributes), pycon doctests and invisible blocks."""
 
@@ -62,6 +142,7 @@ class PythonFenceParser:
             directive=r"(invisible-)?code(-block)?", arguments=r"python"
         )
         self.python = PythonEvaluator()
+        self.printed = PrintedOutputEvaluator(self.python)
         self.doctests = DocTestStringParser(DocTestEvaluator(_DOCTEST_FLAGS))
 
     def _code(self, region: Region) -> Region:
@@ -76,15 +157,25 @@ class PythonFenceParser:
             yield example
 
     def __call__(self, document: Document) -> Iterable[Region]:
+        code: Region | None = None  # the last Python block, until its output is known
         for region in self.fences(document):
             language = region.lexemes["language"]
+            if code is not None:
+                between = _HIDDEN_BLOCK.sub("", document.text[code.end : region.start])
+                if language == "text" and not between.strip():
+                    code.lexemes["expected_output"] = str(region.lexemes["source"])
+                    code.evaluator = self.printed
+                yield code
+                code = None
             if language in PYTHON_LANGUAGES:
                 if str(region.lexemes["source"]).lstrip().startswith(">>>"):
                     yield from self._doctest(region, document)
                 else:
-                    yield self._code(region)
+                    code = self._code(region)
             elif language in DOCTEST_LANGUAGES:
                 yield from self._doctest(region, document)
+        if code is not None:
+            yield code
         for region in self.invisible(document):
             yield self._code(region)
 

@@ -13,7 +13,7 @@ import pytest
 from sybil import Sybil
 from sybil.parsers.markdown import PythonCodeBlockParser, SkipParser
 
-from tests.docs_testing import audit_fences, find_python_fences, make_sybil
+from tests.docs_testing import audit_fences, compare_output, find_python_fences, make_sybil
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -144,3 +144,55 @@ def test_scanner_ignores_fences_inside_other_fences():
 def test_invisible_blocks_run(tmp_path: Path):
     page = write_page(tmp_path, "<!-- invisible-code-block: python\nhidden = 3\n-->\n")
     assert run_page(tmp_path, page)["hidden"] == 3
+
+
+def test_printed_output_is_compared_with_the_text_block_after_it(tmp_path: Path):
+    from sybil.example import SybilFailure
+
+    good = write_page(
+        tmp_path,
+        '```python\nprint("x =", 0.1 + 0.2)\n```\n\n```text\nx = 0.30000000000000004\n```\n',
+        "good.md",
+    )
+    run_page(tmp_path, good)
+    bad = write_page(tmp_path, '```python\nprint("x =", 3)\n```\n\n```text\nx = 4\n```\n', "bad.md")
+    with pytest.raises(SybilFailure, match="printed other numbers: 3 where the page shows 4"):
+        run_page(tmp_path, bad)
+    words = write_page(tmp_path, '```python\nprint("cat")\n```\n\n```text\ndog\n```\n', "words.md")
+    with pytest.raises(SybilFailure, match="the block printed\ncat\nbut the page shows\ndog"):
+        run_page(tmp_path, words)
+    # a text block that does not follow the code directly is prose, not output
+    apart = write_page(
+        tmp_path, '```python\nprint("cat")\n```\n\nSome words.\n\n```text\ndog\n```\n', "apart.md"
+    )
+    run_page(tmp_path, apart)
+
+
+@pytest.mark.parametrize(
+    ("expected", "actual", "ok"),
+    [
+        ("0.951", "0.952", True),  # one unit in the last shown digit
+        ("0.951", "0.953", False),
+        ("2.4e-07", "2.5e-07", True),
+        ("2.4e-07", "1.8e-07", False),
+        ("42", "43", False),  # integers are exact
+        ("torch 2.13.0", "torch 2.14.0", False),  # versions are text, not numbers
+        ("[0.5, 1.25]", "[0.5, 1.24]", True),
+        ("path: ...\nsize 3", "path: /tmp/x/y\nsize 3", True),  # ... is any text
+        ("path: ...\nsize 3", "path: /tmp/x/y\nsize 4", False),
+        ("a  \n\nb\n\n", "a\n\nb", True),  # trailing spaces and end blank lines
+        ("tensor([0.474, 0.379])", "tensor([0.474, 0.379, 0.1])", False),
+    ],
+)
+def test_compare_output_rules(expected, actual, ok):
+    assert (compare_output(expected, actual) is None) is ok
+
+
+def test_every_text_block_after_code_is_compared():
+    """Count the pages' text blocks that follow code directly: every one is compared."""
+    compared = 0
+    for page in sorted(DOCS.rglob("*.md")):
+        document = make_sybil(path=str(DOCS)).parse(page)
+        compared += sum("expected_output" in region.lexemes for _, region in document.regions)
+    shown = sum(page.read_text().count("```text") for page in DOCS.rglob("*.md"))
+    assert compared == shown >= 80

@@ -371,6 +371,25 @@ def test_show_your_work(tok):
     assert str(tok.vocab["una"]) in table
 
 
+@pytest.mark.parametrize(
+    ("text", "pair"),
+    [("a [SEP] b", None), ("[CLS] x", "y [SEP] z [SEP]"), ("[PAD] [UNK]", "[MASK]")],
+)
+def test_show_your_work_with_literal_special_tokens(tok, text, pair):
+    """Special tokens typed into the text stay whole and keep their own row and id."""
+    steps = tok.show_your_work(text, pair)
+    assert steps.ids == tok.encode(text, pair)
+    rows = str(steps).splitlines()[3 : 3 + len(steps.words)]
+    for row, word, ids in zip(rows, steps.words, steps.piece_ids, strict=True):
+        assert row.split()[0] == word and row.split()[-len(ids) :] == [str(i) for i in ids]
+    assert [i for ids in steps.piece_ids for i in ids] == [
+        i
+        for k, i in enumerate(steps.ids)
+        if k not in (0, len(steps.ids) - 1)
+        and not (pair is not None and k == 1 + len(tok.tokenize(text)))
+    ]
+
+
 def test_basic_tokenizer():
     basic = bg.BasicTokenizer()
     assert basic.tokenize(" Hello,World!\u200b ") == ["hello", ",", "world", "!"]
