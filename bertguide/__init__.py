@@ -26,6 +26,7 @@ Contextual vs static embeddings          ``analysis.contextual``, ``figures.cont
 Visualising attention                    ``analysis.attention_maps``,
                                          ``analysis.patterns``,
                                          ``figures.attention_maps``, ``views``
+GPT: the autoregressive branch           ``gpt``, ``generation``
 the ``bertguide`` command                ``cli``
 =======================================  ===========================================
 
