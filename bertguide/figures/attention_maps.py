@@ -28,8 +28,12 @@ from bertguide.analysis.attention_maps import (
 )
 from bertguide.analysis.patterns import MASS_PATTERNS, PATTERNS, default_scores
 from bertguide.figures import figure
-from bertguide.figures.style import CMAP, INK, new_figure, style_ticks
+from bertguide.figures.style import CMAP, COLUMN_INCHES, INK, SMALL_PT, new_figure, style_ticks
 from bertguide.views import attention_view
+
+# A head must send at least this share of attention to a pattern's target to be drawn
+# as an example of it.
+GALLERY_THRESHOLD = 0.3
 
 
 def plot_attention(attention: Attention, layer: int, head: int | None = None, ax=None):
@@ -105,10 +109,14 @@ def plot_head_view(
 
 
 def plot_attention_grid(attention: Attention, token: str | int | None = None):
-    """All layers (rows) x heads (columns); with ``token``, only that query row per head."""
+    """All layers (rows) x heads (columns); with ``token``, only that query row per head.
+
+    Drawn to the width of the page's text column whatever the number of heads.
+    """
     check_attention(attention)
     L, N = attention.num_layers, attention.num_heads
-    fig, axes = new_figure(1.0 * N + 0.6, 1.0 * L + 0.6, L, N)
+    cell = (COLUMN_INCHES - 0.8) / N
+    fig, axes = new_figure(COLUMN_INCHES, cell * L + 1.0, L, N)
     rows = None if token is None else attention.index(token)
     for layer, head in itertools.product(range(L), range(N)):
         ax = axes[layer, head]
@@ -119,12 +127,12 @@ def plot_attention_grid(attention: Attention, token: str | int | None = None):
         ax.set_xticks([])
         ax.set_yticks([])
         if layer == 0:
-            ax.set_title(f"head {head}", fontsize=8, color=INK)
+            ax.set_title(str(head), fontsize=9, color=INK)
         if head == 0:
-            ax.set_ylabel(f"layer {layer}", fontsize=8, color=INK)
+            ax.set_ylabel(f"layer {layer}", fontsize=9, color=INK)
     what = "all tokens" if rows is None else f"token {attention.tokens[rows]!r}"
-    fig.suptitle(f"attention of every layer and head ({what})", color=INK)
-    fig.tight_layout()
+    fig.suptitle(f"every layer (rows) and head (columns 0-{N - 1}), {what}", color=INK)
+    fig.tight_layout(pad=0.4, h_pad=0.3, w_pad=0.3)
     return fig
 
 
@@ -142,7 +150,8 @@ def plot_token_by_layer(
     for layer, k in itertools.product(range(L), range(T)):
         value = matrix[layer, k]
         color = "white" if value > 0.3 else INK
-        ax.text(k, layer, f"{value:.2f}"[1:], ha="center", va="center", fontsize=6, color=color)
+        text = f"{value:.2f}"[1:] if value < 0.995 else "1"  # .20 for 0.20
+        ax.text(k, layer, text, ha="center", va="center", fontsize=SMALL_PT, color=color)
     ax.set_xticks(range(T), attention.tokens, rotation=90)
     ax.set_yticks(range(L), [f"layer {layer}" for layer in range(L)])
     i = attention.index(token, occurrence)
@@ -170,22 +179,36 @@ def plot_pattern_scores(scores):
     return fig
 
 
+def gallery_patterns(scores, threshold: float = GALLERY_THRESHOLD) -> list[str]:
+    """The patterns some head of the model really shows: its best score >= ``threshold``.
+
+    A pattern no head reaches gets no picture: its best head would be another
+    pattern's head, drawn under the wrong name.
+    """
+    return [p for p in PATTERNS if float(scores[p][scores.best_head(p)]) >= threshold]
+
+
 def plot_pattern_gallery(scores, text: str, pair: tuple[str, str]):
-    """One heatmap per pattern: the head that scores highest for it, on ``text``
-    (or on ``pair`` for ``block``)."""
+    """One heatmap per pattern a head shows (``gallery_patterns``): the head that scores
+    highest for it, on ``text`` (or on ``pair`` for ``block``), two to a row."""
     single, double = get_attention(text), get_attention(*pair)
-    fig, axes = new_figure(13.0, 7.4, 2, 4)
-    for ax, pattern in zip(axes.flat, PATTERNS, strict=True):
+    shown = gallery_patterns(scores)
+    rows = (len(shown) + 1) // 2
+    fig, axes = new_figure(COLUMN_INCHES, 3.55 * rows, rows, 2)
+    for ax in axes.flat[len(shown) :]:
+        ax.axis("off")
+    for ax, pattern in zip(axes.flat, shown, strict=False):
         layer, head = scores.best_head(pattern)
         attention = double if pattern == "block" else single
         plot_attention(attention, layer, head, ax=ax)
-        ax.set_xticks(range(len(attention.tokens)), attention.tokens, rotation=90, fontsize=6)
-        ax.set_yticks(range(len(attention.tokens)), attention.tokens, fontsize=6)
+        T = len(attention.tokens)
+        ax.set_xticks(range(T), attention.tokens, rotation=90, fontsize=SMALL_PT)
+        ax.set_yticks(range(T), attention.tokens, fontsize=SMALL_PT)
         ax.set_xlabel("")
         ax.set_ylabel("")
         score = float(scores[pattern][layer, head])
-        ax.set_title(f"{pattern}: layer {layer}, head {head} ({score:.2f})", color=INK, fontsize=9)
-    fig.tight_layout()
+        ax.set_title(f"{pattern} ({score:.2f})\nlayer {layer}, head {head}", color=INK)
+    fig.tight_layout(pad=0.4, w_pad=0.6)
     return fig
 
 
@@ -218,12 +241,12 @@ def _fig_head_view():
 
 @figure("chicken-it-by-layer")
 def _fig_chicken():
-    fig, axes = new_figure(11, 3.2, 1, 2)
+    fig, axes = new_figure(COLUMN_INCHES, 6.4, 2, 1)
     for ax, text, word in zip(
-        axes[0], (CHICKEN_TIRED, CHICKEN_WIDE), ("tired", "wide"), strict=True
+        axes[:, 0], (CHICKEN_TIRED, CHICKEN_WIDE), ("tired", "wide"), strict=True
     ):
         plot_token_by_layer(get_attention(text), "it", ax=ax, title=f"'it' … too {word}")
-    fig.tight_layout()
+    fig.tight_layout(pad=0.4)
     return fig
 
 

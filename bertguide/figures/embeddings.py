@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bertguide.analysis.embeddings import EMBEDDINGS_PAIR, EmbeddingParts, embedding_parts
 from bertguide.figures import figure
-from bertguide.figures.style import INK, new_figure
+from bertguide.figures.style import COLUMN_INCHES, INK, SMALL_PT, new_figure
 
 SEGMENT_COLOURS = ("#e3f2fd", "#fff3e0")  # sentence A, sentence B
 
@@ -33,15 +33,16 @@ def plot_embedding_parts(parts: EmbeddingParts, dims: int = 16):
         ("= sum", [""] * T, parts.total),
         ("LayerNorm", [""] * T, parts.output),
     )
-    fig, axes = new_figure(1.2 + 0.64 * T, 4.0)
+    fig, axes = new_figure(min(COLUMN_INCHES, 0.95 + 0.56 * T), 4.0)
     ax = axes[0][0]
     ax.axis("off")
-    label = {"ha": "right", "va": "center", "fontsize": 10, "color": INK}
+    label = {"ha": "right", "va": "center", "fontsize": 9, "color": INK}
+    centred = {"ha": "center", "va": "center", "color": INK}
     ax.text(-0.2, 0.45, "input", weight="bold", **label)
     for i, token in enumerate(parts.tokens):  # the input row, tinted by segment
         box = {"boxstyle": "round,pad=0.3", "ec": "#90a4ae"}
         box["fc"] = SEGMENT_COLOURS[parts.token_type_ids[i] % 2]
-        ax.text(i + 0.45, 0.45, token, ha="center", va="center", fontsize=9.5, color=INK, bbox=box)
+        ax.text(i + 0.45, 0.45, token, ha="center", va="center", fontsize=8, color=INK, bbox=box)
     for r, (title, labels, vectors) in enumerate(rows, start=1):
         y = -r  # rows go down the page
         strip = vectors[:, :dims].detach().float().cpu().numpy()  # (T, dims)
@@ -50,9 +51,9 @@ def plot_embedding_parts(parts: EmbeddingParts, dims: int = 16):
         for i in range(T):
             extent = (i, i + 0.9, y + 0.1, y + 0.5)
             ax.imshow(strip[i : i + 1], extent=extent, cmap="RdBu_r", vmin=-limit, vmax=limit)
-            ax.text(i + 0.45, y + 0.68, labels[i], ha="center", va="center", fontsize=8, color=INK)
+            ax.text(i + 0.45, y + 0.68, labels[i], fontsize=SMALL_PT, **centred)
     note = f"each strip: the first {dims} of {C} numbers, blue < 0 < red, one scale per row"
-    ax.text(T, -len(rows) + 0.02, note, ha="right", va="top", fontsize=7.5, color=INK)
+    ax.text(T, -len(rows) + 0.02, note, ha="right", va="top", fontsize=SMALL_PT, color=INK)
     ax.set_xlim(-1.5, T)
     ax.set_ylim(-len(rows) - 0.15, 0.85)
     ax.set_aspect("auto")

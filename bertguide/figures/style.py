@@ -11,6 +11,12 @@ INK = "#263238"  # text: dark slate on the white card
 CARD = "white"
 CMAP = "Blues"  # attention weights: 0 white, 1 dark blue
 
+# The site's text column is 688 px wide (at a 1280 px window); an SVG's inch is 96 px.
+# A figure at most COLUMN_INCHES wide is shown at its own size, so text of SMALL_PT
+# points (4/3 px each) is 10 px on the page: the smallest the guide draws.
+COLUMN_INCHES = 7.15
+SMALL_PT = 7.6
+
 
 def new_figure(width: float, height: float, nrows: int = 1, ncols: int = 1, **kwargs):
     """A (fig, axes) pair in the guide's style; ``axes`` is always 2-D (``squeeze=False``)."""
