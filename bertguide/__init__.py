@@ -13,10 +13,12 @@ Where each chapter lives:
 =======================================  ===========================================
 chapter                                  modules
 =======================================  ===========================================
+Language models and BERT                 ``figures.language_models``
 where the weights come from              ``pretrained``
 the offline corpora (every chapter)      ``corpus``
 Tokenization                             ``basic_tokenizer``, ``tokenizer``,
-                                         ``wordpiece_training``
+                                         ``wordpiece_training``,
+                                         ``figures.tokenization``
 Embeddings                               ``embeddings``, ``analysis.embeddings``,
                                          ``figures.embeddings``
 Self-attention and multi-head attention  ``attention``, ``figures.attention``
@@ -26,13 +28,17 @@ Contextual vs static embeddings          ``analysis.contextual``, ``figures.cont
 Visualising attention                    ``analysis.attention_maps``,
                                          ``analysis.patterns``,
                                          ``figures.attention_maps``, ``views``
+Pre-training: MLM and NSP                ``masking``, ``pretraining``, ``training``
 GPT: the autoregressive branch           ``gpt``, ``generation``
 the ``bertguide`` command                ``cli``
 =======================================  ===========================================
 
-The top level re-exports the core: configuration, weights, tokenizer and model, and
-the three calls every reader meets first (``get_attention``, ``plot_attention``,
-``attention_view``). A chapter's own helpers are imported from its module, e.g.
+``training`` is the one loop that pre-training, fine-tuning and distillation share.
+
+The top level re-exports the core: configuration, weights, tokenizer and model, the
+training loop, the pre-training tasks and their reader calls (``fill_mask``,
+``next_sentence``), and the three calls every reader meets first (``get_attention``,
+``plot_attention``, ``attention_view``). A chapter's own helpers are imported from its module, e.g.
 ``from bertguide.analysis.contextual import word_vector``, so that the import line
 says where the code is. ``import bertguide`` loads neither matplotlib (figures import
 it when they draw) nor any figure.
@@ -50,6 +56,7 @@ from bertguide.basic_tokenizer import BasicTokenizer
 from bertguide.config import BertConfig
 from bertguide.embeddings import BertEmbeddings
 from bertguide.figures.attention_maps import plot_attention
+from bertguide.masking import mask_tokens
 from bertguide.model import (
     BertEncoder,
     BertIntermediate,
@@ -68,7 +75,9 @@ from bertguide.pretrained import (
     resolve,
     verify_default,
 )
+from bertguide.pretraining import BertForPreTraining, fill_mask, next_sentence
 from bertguide.tokenizer import BatchEncoding, TokenizationSteps, WordPieceTokenizer
+from bertguide.training import TrainingConfig, TrainingHistory, train
 from bertguide.views import AttentionView, attention_view
 from bertguide.wordpiece_training import train_wordpiece
 
@@ -84,6 +93,7 @@ __all__ = [
     "BertConfig",
     "BertEmbeddings",
     "BertEncoder",
+    "BertForPreTraining",
     "BertIntermediate",
     "BertLayer",
     "BertModel",
@@ -94,17 +104,23 @@ __all__ = [
     "BertSelfOutput",
     "PretrainedModelError",
     "TokenizationSteps",
+    "TrainingConfig",
+    "TrainingHistory",
     "WordPieceTokenizer",
     "__version__",
     "attention_view",
     "corpus",
     "count_parameters",
     "default_model_dir",
+    "fill_mask",
     "get_attention",
+    "mask_tokens",
+    "next_sentence",
     "parameter_breakdown",
     "plot_attention",
     "resolve",
     "scaled_dot_product_attention",
+    "train",
     "train_wordpiece",
     "verify_default",
 ]

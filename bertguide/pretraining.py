@@ -1,0 +1,529 @@
+"""BERT's pre-training heads and the model that carries them: ``BertForPreTraining``.
+
+Dimension legend: B = batch size, T = tokens, C = hidden size, V = vocabulary size,
+M = labelled (masked) positions in the batch.
+
+Two heads sit on the encoder (Devlin et al., 2019, section 3.1):
+
+    masked LM:      logits = LayerNorm(GELU(h W_t + b_t)) E^T + b     for each token vector h
+    next sentence:  logits = pooled W_s + b_s                          for the [CLS] vector
+
+``E`` is the word-embedding matrix (V, C): the decoder of the masked-LM head *is* that
+matrix, one tensor used twice (tied), plus a bias of its own per token. The loss is the
+sum of two cross-entropies, the masked LM's over the labelled positions (labels other
+than -100) and the next-sentence one over the batch, as in transformers.
+
+The (B, T, V) logits are the costliest tensor of pre-training (30,522 scores per token),
+yet only ~15 % of the positions have a label. So when ``labels`` are given, the head runs
+on the M labelled positions alone and ``prediction_logits`` has shape (M, V);
+``prediction_mask`` (B, T) says which positions they are, in row-major order. The loss is
+the same (the other positions do not enter it). ``all_logits=True`` gives the full
+(B, T, V) logits, as without labels.
+
+Class and attribute names are those of transformers' ``BertForPreTraining``, so
+checkpoint keys name our parameters: ``bert.`` for the encoder, ``cls.predictions.*``
+and ``cls.seq_relationship.*`` for the heads. ``from_pretrained`` reads the heads when a
+checkpoint has them and otherwise initialises them (BERT's initialisation, seeded):
+the embedded default, a sentence-embedding model, has none, so ``heads_loaded`` is False
+and the heads must be trained before ``fill_mask`` says anything sensible.
+
+Left out: untied decoders, heads for other objectives (see the model family chapter),
+``inputs_embeds`` and returning tuples instead of the output dataclass.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from safetensors.torch import save_file
+from torch import nn
+
+from bertguide.config import BertConfig
+from bertguide.masking import IGNORE_INDEX, IS_NEXT
+from bertguide.model import BertModel, convert_hf_state_dict, hf_to_bertguide_key
+from bertguide.pretrained import load_state_dict, resolve
+from bertguide.tokenizer import WordPieceTokenizer
+
+logger = logging.getLogger(__name__)
+
+
+class BertPredictionHeadTransform(nn.Module):
+    """dense -> GELU -> LayerNorm on every token vector: (..., C) -> (..., C)."""
+
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__()
+        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
+        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        return self.LayerNorm(F.gelu(self.dense(hidden_states)))  # exact (erf) GELU
+
+
+class BertLMPredictionHead(nn.Module):
+    """The masked-LM head: transform, then scores for every token of the vocabulary.
+
+    ``decoder.weight`` is the (V, C) word-embedding matrix when ``word_embeddings`` is
+    given (tied: the same Parameter), a fresh matrix otherwise; ``bias`` (V,) is its own.
+    """
+
+    def __init__(self, config: BertConfig, word_embeddings: nn.Parameter | None = None) -> None:
+        super().__init__()
+        C, V = config.hidden_size, config.vocab_size
+        self.transform = BertPredictionHeadTransform(config)
+        if word_embeddings is None:
+            self.decoder = nn.Linear(C, V, bias=False)
+        else:
+            self.decoder = nn.Linear(C, V, bias=False, device="meta")  # no memory: replaced
+            self.decoder.weight = word_embeddings  # tied: one tensor, two uses
+        self.bias = nn.Parameter(torch.zeros(V))
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        """(..., C) -> (..., V): one score per vocabulary token for each vector."""
+        return self.decoder(self.transform(hidden_states)) + self.bias
+
+
+class BertPreTrainingHeads(nn.Module):
+    """Both heads: masked-LM scores per token and next-sentence scores per sequence."""
+
+    def __init__(self, config: BertConfig, word_embeddings: nn.Parameter | None = None) -> None:
+        super().__init__()
+        self.predictions = BertLMPredictionHead(config, word_embeddings)
+        self.seq_relationship = nn.Linear(config.hidden_size, 2)  # [IsNext, NotNext]
+
+    def forward(
+        self, sequence_output: torch.Tensor, pooled_output: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(..., C) token vectors, (B, C) pooled -> (..., V) and (B, 2) logits."""
+        return self.predictions(sequence_output), self.seq_relationship(pooled_output)
+
+
+def init_pretraining_heads(
+    heads: BertPreTrainingHeads, config: BertConfig, generator: torch.Generator | None = None
+) -> None:
+    """BERT's initialisation of the heads, in place: weights ~ N(0, initializer_range),
+    biases 0, LayerNorm 1 and 0. The tied decoder weight is left alone (it is the
+    embedding). New tensors are made on the default device, so this also fills heads that
+    were built on "meta"."""
+    std, C, V = config.initializer_range, config.hidden_size, config.vocab_size
+
+    def normal(*shape: int) -> nn.Parameter:
+        return nn.Parameter(torch.empty(shape).normal_(0.0, std, generator=generator))
+
+    def constant(value: float, *shape: int) -> nn.Parameter:
+        return nn.Parameter(torch.full(shape, value))
+
+    transform = heads.predictions.transform
+    transform.dense.weight, transform.dense.bias = normal(C, C), constant(0.0, C)
+    transform.LayerNorm.weight, transform.LayerNorm.bias = constant(1.0, C), constant(0.0, C)
+    heads.predictions.bias = constant(0.0, V)
+    heads.seq_relationship.weight, heads.seq_relationship.bias = normal(2, C), constant(0.0, 2)
+
+
+@dataclass
+class BertForPreTrainingOutput:
+    """What ``BertForPreTraining`` returns (transformers' field names, and a few more)."""
+
+    prediction_logits: torch.Tensor  # (B, T, V), or (M, V) at the positions of prediction_mask
+    seq_relationship_logits: torch.Tensor  # (B, 2): scores of IsNext (0) and NotNext (1)
+    last_hidden_state: torch.Tensor  # (B, T, C): the encoder's output
+    pooler_output: torch.Tensor  # (B, C): tanh(dense([CLS] vector))
+    loss: torch.Tensor | None = None  # mlm_loss + nsp_loss (of those whose labels were given)
+    mlm_loss: torch.Tensor | None = None  # mean cross-entropy over the labelled positions
+    nsp_loss: torch.Tensor | None = None  # mean cross-entropy over the batch
+    prediction_mask: torch.Tensor | None = None  # (B, T) bool: rows of (M, V) logits; None
+    hidden_states: tuple[torch.Tensor, ...] | None = None  # L + 1 of (B, T, C)
+    attentions: tuple[torch.Tensor, ...] | None = None  # L of (B, N, T, T)
+
+
+def _check_label_tensor(name: str, labels, shape: torch.Size, allowed: str, ok) -> None:
+    if not isinstance(labels, torch.Tensor) or labels.dtype != torch.long:
+        raise TypeError(f"{name} must be a torch.LongTensor of shape {list(shape)}")
+    if labels.shape != shape:
+        raise ValueError(f"{name} has shape {list(labels.shape)}, expected {list(shape)}")
+    if labels.numel() and not labels.is_meta and not bool(ok(labels).all()):
+        raise ValueError(f"{name} must hold {allowed}")
+
+
+class BertForPreTraining(nn.Module):
+    """BERT with its two pre-training heads: ``.bert`` (the encoder) and ``.cls``."""
+
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__()
+        if not isinstance(config, BertConfig):
+            raise TypeError(f"config must be a BertConfig, not {type(config).__name__}")
+        self.config = config
+        self.bert = BertModel(config)
+        self.cls = BertPreTrainingHeads(config, self.bert.embeddings.word_embeddings.weight)
+        init_pretraining_heads(self.cls, config)
+        self.heads_loaded = False  # True when from_pretrained read both heads
+        self.fresh_heads: tuple[str, ...] = ("predictions", "seq_relationship")  # not loaded
+
+    def tie_weights(self) -> None:
+        """Make the decoder weight the word-embedding Parameter again (after loading)."""
+        self.cls.predictions.decoder.weight = self.bert.embeddings.word_embeddings.weight
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        position_ids: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        next_sentence_label: torch.Tensor | None = None,
+        output_attentions: bool = False,
+        output_hidden_states: bool = False,
+        all_logits: bool = False,
+    ) -> BertForPreTrainingOutput:
+        """input_ids (B, T) -> BertForPreTrainingOutput.
+
+        labels (B, T): the original id at masked positions, -100 elsewhere.
+        next_sentence_label (B,): 0 when B follows A, 1 when B is random. Each loss is
+        computed when its labels are given and ``loss`` is their sum (transformers
+        returns a loss only when both are given). With ``labels`` the masked-LM head
+        runs on the M labelled positions only: ``prediction_logits`` is (M, V), in the
+        row-major order of ``prediction_mask`` (B, T); ``all_logits=True`` gives (B, T, V).
+
+        >>> out = model(**batch)           # batch from PreTrainingCollator
+        >>> out.loss, out.prediction_logits.shape
+        """
+        if not isinstance(all_logits, bool):
+            raise TypeError(f"all_logits must be a bool, not {type(all_logits).__name__}")
+        encoded = self.bert(
+            input_ids,
+            attention_mask=attention_mask,
+            token_type_ids=token_type_ids,
+            position_ids=position_ids,
+            output_attentions=output_attentions,
+            output_hidden_states=output_hidden_states,
+        )
+        B, V = input_ids.shape[0], self.config.vocab_size
+        sequence_output = encoded.last_hidden_state  # (B, T, C)
+        prediction_mask = None
+        if labels is not None:
+            _check_label_tensor(
+                "labels",
+                labels,
+                input_ids.shape,
+                f"-100 or token ids in [0, {V})",
+                lambda x: (x == IGNORE_INDEX) | ((x >= 0) & (x < V)),
+            )
+            if not all_logits:
+                prediction_mask = labels != IGNORE_INDEX  # (B, T)
+                sequence_output = sequence_output[prediction_mask]  # (M, C)
+        if next_sentence_label is not None:
+            _check_label_tensor(
+                "next_sentence_label",
+                next_sentence_label,
+                torch.Size([B]),
+                "0 (IsNext) or 1 (NotNext)",
+                lambda x: (x == 0) | (x == 1),
+            )
+
+        prediction_logits, seq_relationship_logits = self.cls(
+            sequence_output, encoded.pooler_output
+        )  # (B, T, V) or (M, V); (B, 2)
+
+        mlm_loss = nsp_loss = loss = None
+        if labels is not None:
+            if prediction_mask is None:
+                mlm_loss = F.cross_entropy(prediction_logits.view(-1, V), labels.view(-1))
+            else:
+                mlm_loss = F.cross_entropy(prediction_logits, labels[prediction_mask])
+            loss = mlm_loss
+        if next_sentence_label is not None:
+            nsp_loss = F.cross_entropy(seq_relationship_logits, next_sentence_label)
+            loss = nsp_loss if loss is None else loss + nsp_loss
+        return BertForPreTrainingOutput(
+            prediction_logits=prediction_logits,
+            seq_relationship_logits=seq_relationship_logits,
+            last_hidden_state=encoded.last_hidden_state,
+            pooler_output=encoded.pooler_output,
+            loss=loss,
+            mlm_loss=mlm_loss,
+            nsp_loss=nsp_loss,
+            prediction_mask=prediction_mask,
+            hidden_states=encoded.hidden_states,
+            attentions=encoded.attentions,
+        )
+
+    # --- Hugging Face format -------------------------------------------------
+
+    @classmethod
+    def from_pretrained(
+        cls, name_or_path: str | os.PathLike | None = None, *, seed: int = 0
+    ) -> BertForPreTraining:
+        """Load a Hugging Face-format BERT directory (None = the embedded default).
+
+        The encoder is read as ``BertModel.from_pretrained`` reads it. Each head whose
+        ``cls.*`` tensors the checkpoint holds is loaded; a head it lacks is initialised
+        (BERT's initialisation, drawn from ``torch.Generator().manual_seed(seed)``), and
+        so is the pooler when the checkpoint has none (``BertForMaskedLM`` files: the
+        pooler only feeds the next-sentence head). What was initialised is logged and
+        named in ``model.fresh_heads``; ``model.heads_loaded`` is True when nothing was.
+        Returns the model in eval mode, weights in float32.
+        """
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise TypeError(f"seed must be an int, not {type(seed).__name__}")
+        directory = resolve(name_or_path)
+        config = BertConfig.from_pretrained(directory)
+        state = load_state_dict(directory)
+        head_state = {k: v for k, v in state.items() if k.startswith("cls.")}
+        encoder_state = {k: v for k, v in state.items() if not k.startswith("cls.")}
+        pooler_keys = ("pooler.dense.weight", "pooler.dense.bias")
+        no_pooler = not {hf_to_bertguide_key(k) for k in encoder_state} & set(pooler_keys)
+        if no_pooler:  # placeholders, drawn below once the heads have been
+            C = config.hidden_size
+            encoder_state.update(zip(pooler_keys, (torch.zeros(C, C), torch.zeros(C)), strict=True))
+        encoder_state, _ = convert_hf_state_dict(encoder_state, config)
+        heads, loaded = convert_hf_heads(
+            head_state, encoder_state["embeddings.word_embeddings.weight"], config
+        )
+
+        with torch.device("meta"):  # no memory and no random init: the checkpoint fills it
+            model = cls(config)
+        model.bert.load_state_dict(encoder_state, strict=True, assign=True)
+        model.tie_weights()
+        generator = torch.Generator().manual_seed(seed)
+        init_pretraining_heads(model.cls, config, generator)
+        model.cls.load_state_dict(heads, strict=False)  # the loaded heads over the fresh ones
+        fresh = [h for h in ("predictions", "seq_relationship") if h not in loaded]
+        if no_pooler:
+            with torch.no_grad():
+                model.bert.pooler.dense.weight.normal_(
+                    0.0, config.initializer_range, generator=generator
+                )
+            fresh.append("pooler")
+        model.fresh_heads = tuple(fresh)
+        model.heads_loaded = not fresh
+        if fresh:
+            logger.warning(
+                "%s has no %s: initialised (seed %d); train before trusting the predictions",
+                directory,
+                ", ".join(fresh),
+                seed,
+            )
+        return model.eval()
+
+    def hf_state_dict(self) -> dict[str, torch.Tensor]:
+        """The tensors under transformers' ``BertForPreTraining`` key names.
+
+        The tied ``cls.predictions.decoder.weight`` is left out, as transformers leaves
+        it out of the files it writes: it is ``bert.embeddings.word_embeddings.weight``
+        (and safetensors refuses to store one tensor under two names).
+        """
+        tensors = {f"bert.{k}": v for k, v in self.bert.state_dict().items()}
+        for key, tensor in self.cls.state_dict().items():
+            if key != "predictions.decoder.weight":
+                tensors[f"cls.{key}"] = tensor
+        return {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+
+    def save_pretrained(self, directory: str | os.PathLike) -> Path:
+        """Write config.json and model.safetensors (Hugging Face format); return the dir.
+
+        ``transformers.BertForPreTraining.from_pretrained(directory)`` reads it with no
+        missing or unexpected keys (it ties the decoder to the embeddings itself).
+        """
+        path = Path(directory)
+        path.mkdir(parents=True, exist_ok=True)
+        config = {
+            **self.config.to_hf_dict(),
+            "architectures": ["BertForPreTraining"],
+            "tie_word_embeddings": True,
+        }
+        (path / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+        save_file(self.hf_state_dict(), str(path / "model.safetensors"), metadata={"format": "pt"})
+        return path
+
+
+# --- checkpoint keys of the heads ----------------------------------------------
+
+HEAD_KEYS = {  # keys under "cls.", by head
+    "predictions": (
+        "predictions.transform.dense.weight",
+        "predictions.transform.dense.bias",
+        "predictions.transform.LayerNorm.weight",
+        "predictions.transform.LayerNorm.bias",
+        "predictions.bias",
+    ),
+    "seq_relationship": ("seq_relationship.weight", "seq_relationship.bias"),
+}
+DECODER_WEIGHT, DECODER_BIAS = "predictions.decoder.weight", "predictions.decoder.bias"
+
+
+def convert_hf_heads(
+    state_dict: dict[str, torch.Tensor], word_embeddings: torch.Tensor, config: BertConfig
+) -> tuple[dict[str, torch.Tensor], tuple[str, ...]]:
+    """Map a checkpoint's ``cls.*`` tensors onto ``BertPreTrainingHeads``' keys.
+
+    Returns (tensors keyed as in ``model.cls``, in float32; the heads found, of
+    "predictions" and "seq_relationship"). A stored ``cls.predictions.decoder.weight``
+    must equal the word embeddings (a tied copy) and a ``cls.predictions.decoder.bias``
+    ``cls.predictions.bias``; both are then dropped. Raises ValueError naming every key
+    that is unknown, mis-shaped, or missing from a head that is only partly there.
+    """
+    converted = {}
+    for hf_key, tensor in state_dict.items():
+        key = hf_to_bertguide_key(hf_key).removeprefix("cls.")
+        converted[key] = tensor.float() if tensor.is_floating_point() else tensor
+    decoder = converted.pop(DECODER_WEIGHT, None)  # older checkpoints store the tied copy
+    if decoder is not None and not torch.equal(decoder, word_embeddings.float()):
+        raise ValueError(
+            "cls.predictions.decoder.weight differs from bert.embeddings.word_embeddings."
+            "weight: this implementation ties them, so an untied checkpoint cannot be read"
+        )
+    if DECODER_BIAS in converted:  # older checkpoints store the bias under both names
+        bias = converted.pop(DECODER_BIAS)
+        if "predictions.bias" not in converted:
+            converted["predictions.bias"] = bias
+        elif not torch.equal(converted["predictions.bias"], bias):
+            raise ValueError("cls.predictions.decoder.bias differs from cls.predictions.bias")
+
+    with torch.device("meta"):
+        expected = {k: v.shape for k, v in BertPreTrainingHeads(config).state_dict().items()}
+    problems, loaded = [], []
+    unknown = sorted(set(converted) - {k for keys in HEAD_KEYS.values() for k in keys})
+    if unknown:
+        problems.append("unexpected keys: " + ", ".join(f"cls.{k}" for k in unknown))
+    for head, keys in HEAD_KEYS.items():
+        present = [k for k in keys if k in converted]
+        if present and len(present) < len(keys):
+            missing = ", ".join(f"cls.{k}" for k in keys if k not in converted)
+            problems.append(f"head {head} is incomplete, missing: {missing}")
+        elif present:
+            loaded.append(head)
+        for k in present:
+            if converted[k].shape != expected[k]:
+                problems.append(
+                    f"cls.{k} has shape {list(converted[k].shape)}, expected {list(expected[k])}"
+                )
+    if problems:
+        raise ValueError("checkpoint heads do not fit the model: " + "; ".join(problems))
+    return converted, tuple(loaded)
+
+
+# --- reader calls ----------------------------------------------------------------
+
+
+def default_pretraining_model() -> BertForPreTraining:
+    """The model ``fill_mask`` and ``next_sentence`` use when given none.
+
+    The embedded checkpoint has no trained MLM or NSP head, so there is no default yet:
+    until a checkpoint with restored heads exists, this raises and the calls need an
+    explicit ``model=``. This function is the one place where that default comes in.
+    """
+    raise ValueError(
+        "no pre-trained BertForPreTraining with trained heads is available yet (the "
+        "embedded checkpoint has none): pass model=BertForPreTraining... (and its tokenizer)"
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def _default_tokenizer() -> WordPieceTokenizer:
+    return WordPieceTokenizer.from_pretrained()
+
+
+def _model_and_tokenizer(model, tokenizer) -> tuple[BertForPreTraining, WordPieceTokenizer]:
+    if model is None:
+        model = default_pretraining_model()
+    if not isinstance(model, BertForPreTraining):
+        raise TypeError(f"model must be a BertForPreTraining, not {type(model).__name__}")
+    tokenizer = _default_tokenizer() if tokenizer is None else tokenizer
+    if not isinstance(tokenizer, WordPieceTokenizer):
+        raise TypeError(f"tokenizer must be a WordPieceTokenizer, not {type(tokenizer).__name__}")
+    if len(tokenizer) > model.config.vocab_size:
+        raise ValueError(
+            f"the tokenizer has {len(tokenizer)} tokens but the model only "
+            f"vocab_size={model.config.vocab_size}: pass the model's own tokenizer"
+        )
+    return model, tokenizer
+
+
+def _check_text(name: str, text) -> None:
+    if not isinstance(text, str):
+        raise TypeError(f"{name} must be a str, not {type(text).__name__}")
+    if not text.strip():
+        raise ValueError(f"{name} is empty")
+
+
+@contextlib.contextmanager
+def _inference(model: nn.Module) -> Iterator[None]:
+    """Eval mode (no dropout) and no gradients, then the model's mode as it was."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        model.train(was_training)
+
+
+def fill_mask(
+    text: str,
+    top_k: int = 5,
+    *,
+    model: BertForPreTraining | None = None,
+    tokenizer: WordPieceTokenizer | None = None,
+) -> list[list[tuple[str, float]]]:
+    """The ``top_k`` most likely tokens for each [MASK] in ``text``, with probabilities.
+
+    Returns one list per [MASK], in the order of the text, of ``(token, probability)``
+    sorted from the most likely; the probabilities are the softmax over the whole
+    vocabulary at that position. ``tokenizer`` defaults to the embedded one.
+
+    >>> fill_mask("Paris is the [MASK] of France.", top_k=2, model=model)
+    [[(token, probability), (token, probability)]]     # one list for the one [MASK]
+    """
+    _check_text("text", text)
+    if isinstance(top_k, bool) or not isinstance(top_k, int):
+        raise TypeError(f"top_k must be an int, not {type(top_k).__name__}")
+    model, tokenizer = _model_and_tokenizer(model, tokenizer)
+    if not 1 <= top_k <= model.config.vocab_size:
+        raise ValueError(f"top_k must be in [1, {model.config.vocab_size}], got {top_k}")
+    batch = tokenizer(text).to(model.bert.embeddings.word_embeddings.weight.device)  # (1, T)
+    positions = (batch["input_ids"][0] == tokenizer.mask_token_id).nonzero().flatten()  # (K,)
+    if len(positions) == 0:
+        raise ValueError(
+            "text has no [MASK] token: write [MASK] where a token is to be predicted, "
+            "e.g. 'Paris is the [MASK] of France.'"
+        )
+    with _inference(model):
+        logits = model(**batch).prediction_logits[0, positions]  # (K, V)
+    probabilities, ids = logits.softmax(dim=-1).topk(top_k, dim=-1)  # (K, top_k) each
+    return [
+        list(zip(tokenizer.convert_ids_to_tokens(row_ids), row_p, strict=True))
+        for row_ids, row_p in zip(ids.tolist(), probabilities.tolist(), strict=True)
+    ]
+
+
+def next_sentence(
+    a: str,
+    b: str,
+    *,
+    model: BertForPreTraining | None = None,
+    tokenizer: WordPieceTokenizer | None = None,
+) -> float:
+    """The probability that ``b`` follows ``a`` (IsNext), from the next-sentence head.
+
+    The pair is encoded as ``[CLS] a [SEP] b [SEP]`` (cut to the tokenizer's maximum
+    length when longer). ``tokenizer`` defaults to the embedded one.
+
+    >>> next_sentence("I bought milk.", "Then I went home.", model=model)   # in (0, 1)
+    """
+    _check_text("a", a)
+    _check_text("b", b)
+    model, tokenizer = _model_and_tokenizer(model, tokenizer)
+    max_length = min(tokenizer.model_max_length, model.config.max_position_embeddings)
+    batch = tokenizer(a, b, truncation=True, max_length=max_length)  # (1, T)
+    batch = batch.to(model.bert.embeddings.word_embeddings.weight.device)
+    with _inference(model):
+        logits = model(**batch).seq_relationship_logits  # (1, 2)
+    return logits.softmax(dim=-1)[0, IS_NEXT].item()
