@@ -6,6 +6,8 @@ style (``style.py``):
 =====================  =============================================
 module                 chapter
 =====================  =============================================
+``language_models``    Language models and BERT (and GPT's mask)
+``tokenization``       Tokenization
 ``attention``          Self-attention and multi-head attention
 ``embeddings``         Embeddings
 ``encoder``            The encoder stack and model sizes
@@ -69,6 +71,8 @@ from bertguide.pretrained import EXPECTED_SHA256
 
 # The modules that hold the site's figures, one per chapter. A new chapter adds its own.
 FIGURE_MODULES: tuple[str, ...] = (
+    "bertguide.figures.language_models",
+    "bertguide.figures.tokenization",
     "bertguide.figures.attention",
     "bertguide.figures.embeddings",
     "bertguide.figures.encoder",
@@ -95,6 +99,7 @@ DEFAULT_DEPENDS = (
     "bertguide.config",
     "bertguide.corpus",
     "bertguide.pretrained",
+    "bertguide.gpt",
 )
 # Distributions whose version is part of every figure's hash.
 VERSIONED = ("bertguide", "torch", "matplotlib", "gensim", "bertviz")
