@@ -196,3 +196,132 @@ def test_every_text_block_after_code_is_compared():
         compared += sum("expected_output" in region.lexemes for _, region in document.regions)
     shown = sum(page.read_text().count("```text") for page in DOCS.rglob("*.md"))
     assert compared == shown >= 80
+
+
+# --- every code block fits the text column ---------------------------------------------
+
+# The widest code line a page may show, in monospace columns. Measured on the built site
+# (`mkdocs build`, then headless Chromium with a 1280 x 900 window): Material's text
+# column is 688 px wide there (and at every window width from 1220 to 1599 px), and a
+# `pre > code` block in its 13.6 px monospace font holds 80 characters; at 81 the
+# block's scrollWidth (695) exceeds its clientWidth (688) and it scrolls. 78 leaves two
+# characters of margin.
+MAX_CODE_COLUMNS = 78
+# A block this long no longer reads as one step: split it, with a sentence between.
+MAX_BLOCK_LINES = 35
+TAB_SIZE = 8  # the browser's default `tab-size`, which the theme keeps
+
+_ANY_FENCE = r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$"
+
+
+def code_blocks(text: str) -> list[tuple[int, str, list[str]]]:
+    """Every fenced block of a page, in any language and at any indentation, as
+    ``(line of the opening fence, info string, body lines)``.
+
+    Body lines lose the opening fence's indentation (as in a list item or an admonition,
+    where that indentation is not shown). A fence inside a longer one (```` ```python ````
+    in a ```` ````markdown ```` block) is part of the outer block's body.
+    """
+    import re
+
+    fence_line = re.compile(_ANY_FENCE)
+    lines = text.splitlines()
+    blocks = []
+    index = 0
+    while index < len(lines):
+        opening = fence_line.match(lines[index])
+        index += 1
+        if opening is None or (opening["fence"][0] == "`" and "`" in opening["info"]):
+            continue  # not a fence (a backtick fence's info string has no backticks)
+        start, fence, indent = index, opening["fence"], len(opening["indent"])
+        body = []
+        while index < len(lines):
+            line = lines[index]
+            index += 1
+            closing = fence_line.match(line)
+            if (
+                closing is not None
+                and closing["fence"][0] == fence[0]
+                and len(closing["fence"]) >= len(fence)
+                and not closing["info"].strip()
+            ):
+                break
+            shown_indent = min(indent, len(line) - len(line.lstrip(" ")))
+            body.append(line[shown_indent:])
+        blocks.append((start, opening["info"].strip(), body))
+    return blocks
+
+
+def display_columns(line: str) -> int:
+    """Monospace columns a line takes: a tab runs to the next multiple of TAB_SIZE, an
+    East Asian wide character (or emoji) takes two, a combining mark none."""
+    import unicodedata
+
+    return sum(
+        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+        for c in line.expandtabs(TAB_SIZE)
+    )
+
+
+def layout_problems(root: Path) -> list[str]:
+    """``page:line: what`` for every code line wider than MAX_CODE_COLUMNS and every
+    block of MAX_BLOCK_LINES lines or more, on every Markdown page under ``root``."""
+    problems = []
+    for page in sorted(Path(root).rglob("*.md")):
+        name = page.relative_to(root).as_posix()
+        for start, info, body in code_blocks(page.read_text(encoding="utf-8")):
+            for number, line in enumerate(body, start=start + 1):
+                width = display_columns(line)
+                if width > MAX_CODE_COLUMNS:
+                    problems.append(
+                        f"{name}:{number}: a ```{info} line of {width} characters"
+                        f" (at most {MAX_CODE_COLUMNS} fit the text column)"
+                    )
+            if len(body) >= MAX_BLOCK_LINES:
+                problems.append(
+                    f"{name}:{start}: a ```{info} block of {len(body)} lines"
+                    f" (split blocks of {MAX_BLOCK_LINES} lines or more)"
+                )
+    return problems
+
+
+def test_every_code_block_fits_the_text_column():
+    problems = layout_problems(DOCS)
+    assert not problems, "code blocks that scroll or run long:\n" + "\n".join(problems)
+    # the scanner sees every fence the audit sees, and the pages' other blocks too
+    languages = set()
+    for page in sorted(DOCS.rglob("*.md")):
+        text = page.read_text(encoding="utf-8")
+        blocks = code_blocks(text)
+        starts = {start for start, _, _ in blocks}
+        python = {fence.line for fence in find_python_fences(text)}
+        assert python <= starts, f"{page.name}: fences at {sorted(python - starts)} not scanned"
+        languages |= {info.split()[0] for _, info, _ in blocks if info}
+    assert {"python", "text"} <= languages
+
+
+def test_the_layout_check_names_page_line_and_length(tmp_path: Path):
+    fits = "x = [" + ", ".join(["1"] * 24) + "]"  # 5 + 24 + 23 * 2 + 1 = 76 characters
+    too_wide = fits + "  # ok"  # 82 characters
+    assert (len(fits), len(too_wide)) == (76, 82)
+    write_page(
+        tmp_path,
+        "# A page\n\n"
+        f"```python\n{fits}\n{'y' * 78}\n{too_wide}\n```\n\n"
+        # indentation that the page does not show does not count ...
+        f"!!! note\n    ```python\n    {'z' * 78}\n    ```\n\n"
+        # ... nor does a fence inside a longer one start a block of its own
+        f"````markdown\n```python\n{'w' * 79}\n```\n````\n\n"
+        # 40 wide characters take 80 columns; a tab runs to column 8
+        f"```text\n{'東' * 40}\n\t{'t' * 71}\n```\n\n"
+        "```pycon\n" + ">>> 1\n1\n" * 17 + "```\n\n" + "```pycon\n" + ">>> 1\n1\n" * 18 + "```\n",
+        "long.md",
+    )
+    assert layout_problems(tmp_path) == [
+        "long.md:6: a ```python line of 82 characters (at most 78 fit the text column)",
+        "long.md:16: a ```markdown line of 79 characters (at most 78 fit the text column)",
+        "long.md:21: a ```text line of 80 characters (at most 78 fit the text column)",
+        "long.md:22: a ```text line of 79 characters (at most 78 fit the text column)",
+        "long.md:62: a ```pycon block of 36 lines (split blocks of 35 lines or more)",
+    ]
+    assert display_columns("東京タワー") == 10 and display_columns("café") == 4
