@@ -22,6 +22,13 @@ one unit in the last digit the page shows (the page's ``0.951`` accepts 0.950 to
 0.952, ``2.4e-07`` accepts 2.3e-07 to 2.5e-07), which absorbs the last-digit rounding
 that differs between CPUs and BLAS libraries and nothing more.
 
+Terminal sessions: a ```` ```console ```` block whose lines start with
+``$ bertguide`` is a transcript. Each command runs in a fresh process (the package's
+own entry point, in a temporary folder shared by the block's commands) and what it
+prints, stdout and stderr together, is compared with the lines under it, by the same
+rules; a command that exits with an error code shows it as ``[exit N]`` on its last
+line. Only ``bertguide`` commands may appear.
+
 What is skipped: a block preceded by ``<!-- skip: next "reason" -->``. The reason
 is required; the audit fails on a skip without one.
 
@@ -38,7 +45,12 @@ from __future__ import annotations
 import contextlib
 import io
 import math
+import os
 import re
+import shlex
+import subprocess
+import sys
+import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,7 +66,9 @@ from sybil.parsers.markdown.lexers import DirectiveInHTMLCommentLexer, RawFenced
 PYTHON_LANGUAGES = ("python", "py", "python3")
 DOCTEST_LANGUAGES = ("pycon",)
 # Any info string that names Python in some way; the audit looks for all of these.
-AUDITED_LANGUAGES = (*PYTHON_LANGUAGES, *DOCTEST_LANGUAGES, "ipython", "python2", "py3")
+AUDITED_LANGUAGES = (
+    *PYTHON_LANGUAGES, *DOCTEST_LANGUAGES, "console", "ipython", "python2", "py3"
+)
 
 _INFO = re.compile(
     r"[ \t]*\{?\.?(?P<language>[\w+-]+)\}?(?P<attributes>[^\n]*)$\n",
@@ -131,6 +145,49 @@ class PrintedOutputEvaluator:
         return compare_output(example.region.lexemes["expected_output"], buffer.getvalue())
 
 
+CONSOLE_LANGUAGES = ("console",)
+
+
+def run_transcript(source: str, timeout: float = 300) -> str | None:
+    """Run every ``$ bertguide ...`` line of a console block; compare with its output."""
+    commands: list[tuple[str, list[str]]] = []
+    for line in source.splitlines():
+        if line.startswith("$ "):
+            commands.append((line[2:], []))
+        elif commands:
+            commands[-1][1].append(line)
+        elif line.strip():
+            return f"a console block must start with a '$ ' command line, got {line!r}"
+    if not commands:
+        return "a console block without any '$ ' command"
+    problems = []
+    with tempfile.TemporaryDirectory(prefix="bertguide-console-") as folder:
+        for command, expected in commands:
+            argv = shlex.split(command)
+            if argv[0] != "bertguide":
+                return f"only bertguide commands may run in a console block, not {argv[0]!r}"
+            result = subprocess.run(
+                [sys.executable, "-m", "bertguide.cli", *argv[1:]],
+                cwd=folder,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+            )
+            printed = result.stdout + result.stderr
+            if result.returncode:
+                printed = printed.rstrip("\n") + f"\n[exit {result.returncode}]"
+            problem = compare_output("\n".join(expected), printed)
+            if problem:
+                problems.append(f"$ {command}\n{problem}")
+    return "\n\n".join(problems) or None
+
+
+class ConsoleEvaluator:
+    def __call__(self, example) -> str | None:
+        return run_transcript(str(example.parsed))
+
+
 class PythonFenceParser:
     """Collect Python fences (with attributes), pycon doctests and invisible blocks."""
 
@@ -143,6 +200,7 @@ class PythonFenceParser:
         )
         self.python = PythonEvaluator()
         self.printed = PrintedOutputEvaluator(self.python)
+        self.console = ConsoleEvaluator()
         self.doctests = DocTestStringParser(DocTestEvaluator(_DOCTEST_FLAGS))
 
     def _code(self, region: Region) -> Region:
@@ -174,6 +232,10 @@ class PythonFenceParser:
                     code = self._code(region)
             elif language in DOCTEST_LANGUAGES:
                 yield from self._doctest(region, document)
+            elif language in CONSOLE_LANGUAGES:
+                region.parsed = str(region.lexemes["source"])
+                region.evaluator = self.console
+                yield region
         if code is not None:
             yield code
         for region in self.invisible(document):

@@ -325,3 +325,24 @@ def test_the_layout_check_names_page_line_and_length(tmp_path: Path):
         "long.md:62: a ```pycon block of 36 lines (split blocks of 35 lines or more)",
     ]
     assert display_columns("東京タワー") == 10 and display_columns("café") == 4
+
+
+def test_console_transcripts_run_and_are_compared(tmp_path: Path):
+    from sybil.example import SybilFailure
+
+    good = write_page(
+        tmp_path,
+        '```console\n$ bertguide tokenize "Fido" --json\n'
+        '{"tokens": ["[CLS]", "fi", "##do", "[SEP]"], ...\n'
+        '$ bertguide tokenize ""\nbertguide: error: TEXT is empty: ...\n[exit 2]\n```\n',
+        "good.md",
+    )
+    run_page(tmp_path, good)
+    wrong = write_page(
+        tmp_path, '```console\n$ bertguide tokenize "Fido" --json\n{"tokens": []}\n```\n', "w.md"
+    )
+    with pytest.raises(SybilFailure, match="the block printed"):
+        run_page(tmp_path, wrong)
+    other = write_page(tmp_path, "```console\n$ rm -rf /tmp/x\n```\n", "other.md")
+    with pytest.raises(SybilFailure, match="only bertguide commands"):
+        run_page(tmp_path, other)
