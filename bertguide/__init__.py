@@ -29,6 +29,10 @@ Visualising attention                    ``analysis.attention_maps``,
                                          ``analysis.patterns``,
                                          ``figures.attention_maps``, ``views``
 Pre-training: MLM and NSP                ``masking``, ``pretraining``, ``training``
+The BERT family                          ``family.albert``, ``family.roberta``,
+                                         ``family.electra``, ``family.spanbert``,
+                                         ``family.distillation`` (and the
+                                         pieces they share, ``family.common``)
 GPT: the autoregressive branch           ``gpt``, ``generation``
 the ``bertguide`` command                ``cli``
 =======================================  ===========================================
