@@ -40,9 +40,9 @@ Encoding is fast because every distinct word is split once and cached (word -> i
 
 Learning a new vocabulary from a corpus is in ``bertguide.wordpiece_training``.
 
-Left out: offsets mappings, overflowing tokens and strides, ``pad_to_multiple_of``, left
-padding, added (user-defined) tokens, ``do_basic_tokenize=False``, the Rust fast path and
-the byte-level fallback of later models.
+Offsets, word ids and overflowing windows are in ``bertguide.offsets``. Left out:
+``pad_to_multiple_of``, left padding, added (user-defined) tokens,
+``do_basic_tokenize=False``, the Rust fast path and byte-level fallback of later models.
 """
 
 from __future__ import annotations
@@ -57,28 +57,20 @@ from pathlib import Path
 import torch
 
 from bertguide.basic_tokenizer import BasicTokenizer
+from bertguide.offsets import BatchEncoding, _as_batch, _check_text, attach, encode_rows
 from bertguide.pretrained import find_file, resolve
-
-
-class BatchEncoding(dict):
-    """``input_ids``, ``token_type_ids`` and ``attention_mask``, as keys or attributes."""
-
-    def __getattr__(self, name: str):
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-    def to(self, device) -> BatchEncoding:
-        """Move every tensor to ``device`` (a new BatchEncoding)."""
-        return BatchEncoding(
-            {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in self.items()}
-        )
 
 
 @dataclass
 class TokenizationSteps:
-    """Every stage of one tokenization, for reading (``print(steps)``) or checking."""
+    """Every stage of one tokenization, for reading (``print(steps)``) or checking.
+
+    >>> steps = WordPieceTokenizer.from_pretrained().show_your_work("Unaffable!")
+    >>> steps.words, steps.pieces
+    (['unaffable', '!'], [['una', '##ffa', '##ble'], ['!']])
+    >>> steps.tokens, steps.ids
+    (['[CLS]', 'una', '##ffa', '##ble', '!', '[SEP]'], [101, 14477, 20961, 3468, 999, 102])
+    """
 
     text: str  # the input (for a pair: the two texts joined by " | ")
     cleaned: str  # after cleaning, CJK spacing, lower-casing and accent stripping
@@ -153,7 +145,18 @@ def check_int(name: str, value, minimum: int) -> None:
 
 
 class WordPieceTokenizer:
-    """BERT's WordPiece tokenizer with the call conventions of transformers' BertTokenizer."""
+    """BERT's WordPiece tokenizer with the call conventions of transformers' BertTokenizer.
+
+    Text -> WordPiece tokens -> ids; a call on a list of texts returns a ``BatchEncoding``
+    of LongTensors (B, T): ``input_ids``, ``token_type_ids``, ``attention_mask``.
+
+    >>> tok = WordPieceTokenizer.from_pretrained()  # the embedded uncased vocabulary
+    >>> len(tok), tok.tokenize("My dog Fido is cute.")
+    (30522, ['my', 'dog', 'fi', '##do', 'is', 'cute', '.'])
+    >>> batch = tok(["a cat", "the dog sat"], padding=True)
+    >>> tuple(batch["input_ids"].shape), batch["attention_mask"].tolist()  # (B, T)
+    ((2, 5), [[1, 1, 1, 1, 0], [1, 1, 1, 1, 1]])
+    """
 
     def __init__(
         self,
@@ -425,8 +428,12 @@ class WordPieceTokenizer:
         max_length: int | None = None,
         return_tensors: str | None = "pt",
         add_special_tokens: bool = True,
+        return_offsets_mapping: bool = False,
+        return_overflowing_tokens: bool = False,
+        stride: int = 0,
     ) -> BatchEncoding:
-        """Text(s) -> BatchEncoding of input_ids, token_type_ids, attention_mask [B, T]."""
+        """Text(s) -> BatchEncoding of input_ids, token_type_ids, attention_mask [B, T];
+        offset_mapping [B, T, 2], word_ids() and overflowing windows: ``bertguide.offsets``."""
         texts = _as_batch("text", text)
         pairs = None
         if text_pair is not None:
@@ -448,10 +455,12 @@ class WordPieceTokenizer:
             raise ValueError(f"return_tensors must be 'pt' or None, got {return_tensors!r}")
         truncation, max_length = self._truncation_strategy(truncation, max_length)
 
-        rows = [
-            self._build(t, pairs[i] if pairs else None, add_special_tokens, truncation, max_length)
-            for i, t in enumerate(texts)
-        ]
+        args = (add_special_tokens, truncation, max_length)
+        wanted = (return_offsets_mapping, return_overflowing_tokens)
+        if any(wanted):  # offsets, word ids, windows: see bertguide.offsets
+            rows, extras = encode_rows(self, texts, pairs, *args, stride, return_overflowing_tokens)
+        else:
+            rows = [self._build(t, pairs[i] if pairs else None, *args) for i, t in enumerate(texts)]
         lengths = [len(ids) for ids, _ in rows]
         if padding == "max_length":
             target = max_length if max_length is not None else self.model_max_length
@@ -482,6 +491,8 @@ class WordPieceTokenizer:
         }
         if return_tensors == "pt":
             out = {k: torch.tensor(v, dtype=torch.long) for k, v in out.items()}
+        if any(wanted):
+            return attach(BatchEncoding(out), extras, target, return_tensors == "pt", wanted)
         return BatchEncoding(out)
 
     # --- ids -> text ----------------------------------------------------------------
@@ -575,21 +586,3 @@ class WordPieceTokenizer:
 
 
 _SPECIAL_NAMES = ("pad_token", "unk_token", "cls_token", "sep_token", "mask_token")
-
-
-def _check_text(name: str, text) -> str:
-    if not isinstance(text, str):
-        raise TypeError(f"{name} must be a str, got {type(text).__name__}")
-    return text
-
-
-def _as_batch(name: str, text) -> list[str]:
-    if isinstance(text, str):
-        return [text]
-    if not isinstance(text, (list, tuple)):
-        raise TypeError(f"{name} must be a str or a list of str, got {type(text).__name__}")
-    if not text:
-        raise ValueError(f"{name} is an empty list: pass at least one text")
-    for item in text:
-        _check_text(f"every item of {name}", item)
-    return list(text)

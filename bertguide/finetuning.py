@@ -1,0 +1,618 @@
+"""Fine-tuning heads: the four task types of the BERT paper on one pre-trained encoder.
+
+Chapter: Fine-tuning and transfer learning. Dimension legend: B = batch size,
+T = tokens, C = hidden size, K = labels (``num_labels``).
+
+Devlin et al. (2019, figure 4) put one small layer on the encoder for each kind of task:
+
+    sentence or pair classification:  logits = Dropout(pooled) W + b          (B, K)
+    token classification (NER):       logits = Dropout(h_t) W + b   per token  (B, T, K)
+    span prediction (QA):             [start, end] = h_t W + b     per token  (B, T) x 2
+
+A pair of sentences is the same classifier: the tokenizer writes
+``[CLS] A [SEP] B [SEP]`` with segments 0 and 1. The losses are transformers': the
+mean cross-entropy over the batch (``num_labels=1``: the mean squared error, a
+regression), over the tokens whose label is not -100, and for spans the mean of the
+start and end cross-entropies, positions outside the sequence being clamped to T and
+ignored.
+
+Class, attribute and checkpoint key names are those of transformers' ``BertFor...``
+classes (``bert.`` for the encoder, ``classifier.`` or ``qa_outputs.`` for the head),
+so ``from_pretrained`` reads a transformers checkpoint and ``save_pretrained`` writes
+one transformers reads with no missing or unexpected keys. As in transformers, the
+token and span models have no pooler (``add_pooling_layer=False``). ``from_pretrained``
+loads the head when the checkpoint has it and otherwise initialises it (normal with
+``initializer_range``, seeded) and says so: ``model.head_loaded`` is then False.
+
+Helpers: ``encode_words`` and ``align_labels`` give each word's label to its first
+piece (-100 to the rest), ``word_predictions`` reads one prediction per word back;
+``best_span`` decodes the best valid answer span and ``answer_question`` runs a long
+context through overlapping windows and returns the exact characters of the answer.
+
+Left out: multi-label classification (a sigmoid per label), other heads (multiple
+choice, the masked LM for fine-tuning), ``inputs_embeds`` and tuple outputs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from safetensors.torch import save_file
+from torch import nn
+
+from bertguide.config import BertConfig
+from bertguide.model import BertModel, convert_hf_state_dict, hf_to_bertguide_key
+from bertguide.pretrained import load_state_dict, read_config, resolve
+from bertguide.tokenizer import WordPieceTokenizer
+
+logger = logging.getLogger(__name__)
+
+IGNORE_INDEX = -100  # label of tokens that do not enter the token-classification loss
+POOLER_KEYS = ("pooler.dense.weight", "pooler.dense.bias")
+
+
+@dataclass
+class TaskOutput:
+    """What the heads return (transformers' field names)."""
+
+    logits: torch.Tensor | None = None  # (B, K) or (B, T, K); None for span prediction
+    loss: torch.Tensor | None = None  # scalar, when labels (or positions) were given
+    start_logits: torch.Tensor | None = None  # (B, T): span prediction only
+    end_logits: torch.Tensor | None = None  # (B, T)
+    hidden_states: tuple[torch.Tensor, ...] | None = None  # L + 1 of (B, T, C)
+    attentions: tuple[torch.Tensor, ...] | None = None  # L of (B, N, T, T)
+
+
+class NoPooler(nn.Module):
+    """Stands in for ``BertPooler`` in the models that read every token, not [CLS]."""
+
+    def forward(self, hidden_states: torch.Tensor) -> None:
+        return None
+
+
+class BertTaskModel(nn.Module):
+    """The encoder ``.bert`` plus one head; what the three task models share."""
+
+    head_name = ""  # the attribute (and checkpoint key prefix) of the head
+    uses_pooler = True  # False: the pooler is left out, as transformers leaves it out
+
+    def __init__(
+        self,
+        config: BertConfig,
+        num_labels: int = 2,
+        classifier_dropout: float | None = None,
+        id2label: dict[int, str] | None = None,
+    ) -> None:
+        super().__init__()
+        if not isinstance(config, BertConfig):
+            raise TypeError(f"config must be a BertConfig, not {type(config).__name__}")
+        if isinstance(num_labels, bool) or not isinstance(num_labels, int) or num_labels < 1:
+            raise ValueError(f"num_labels must be an int >= 1, got {num_labels!r}")
+        if classifier_dropout is not None and not 0.0 <= classifier_dropout < 1.0:
+            raise ValueError(
+                f"classifier_dropout must be in [0, 1) or None, got {classifier_dropout}"
+            )
+        self.config = config
+        self.num_labels = num_labels
+        self.classifier_dropout = classifier_dropout
+        self.id2label = _label_map(id2label, num_labels)
+        self.bert = BertModel(config)
+        if not self.uses_pooler:
+            self.bert.pooler = NoPooler()
+        p = config.hidden_dropout_prob if classifier_dropout is None else classifier_dropout
+        self.dropout = nn.Dropout(p)
+        setattr(self, self.head_name, nn.Linear(config.hidden_size, self.head_outputs()))
+        self.init_head()
+        self.head_loaded = False  # True when from_pretrained read the head
+
+    def head_outputs(self) -> int:
+        return self.num_labels
+
+    @property
+    def head(self) -> nn.Linear:
+        return getattr(self, self.head_name)
+
+    def init_head(self, generator: torch.Generator | None = None) -> None:
+        """BERT's initialisation of the head: weight ~ N(0, initializer_range), bias 0."""
+        head = self.head
+        std = self.config.initializer_range
+        shape = (head.out_features, head.in_features)
+        head.weight = nn.Parameter(torch.empty(shape).normal_(0.0, std, generator=generator))
+        head.bias = nn.Parameter(torch.zeros(head.out_features))
+
+    def encode(self, input_ids, attention_mask, token_type_ids, position_ids, attn, hidden):
+        return self.bert(
+            input_ids,
+            attention_mask=attention_mask,
+            token_type_ids=token_type_ids,
+            position_ids=position_ids,
+            output_attentions=attn,
+            output_hidden_states=hidden,
+        )
+
+    # --- Hugging Face format -------------------------------------------------
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        name_or_path: str | os.PathLike | None = None,
+        *,
+        num_labels: int | None = None,
+        id2label: dict[int, str] | None = None,
+        seed: int = 0,
+    ):
+        """Load a Hugging Face-format BERT directory (None = the embedded default).
+
+        The encoder is read as ``BertModel.from_pretrained`` reads it (a checkpoint of
+        another task's head or of the pre-training heads is fine: those tensors are
+        skipped). The head is loaded when the checkpoint has this model's head and is
+        initialised otherwise (drawn from ``torch.Generator().manual_seed(seed)``),
+        with a warning; ``model.head_loaded`` says which. ``num_labels`` defaults to the
+        loaded head's size, then to config.json's ``id2label``, then to 2. Returns the
+        model in eval mode, weights in float32.
+
+        >>> model = BertForSequenceClassification.from_pretrained(num_labels=3)
+        >>> model.head_loaded, model.classifier.weight.shape
+        (False, torch.Size([3, 384]))
+        """
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise TypeError(f"seed must be an int, not {type(seed).__name__}")
+        directory = resolve(name_or_path)
+        raw = read_config(directory)
+        config = BertConfig.from_pretrained(directory)
+        state = load_state_dict(directory)
+        prefix = cls.head_name + "."
+        head = {k.removeprefix(prefix): v.float() for k, v in state.items() if k.startswith(prefix)}
+        if head and set(head) != {"weight", "bias"}:
+            raise ValueError(f"{directory}: the head {cls.head_name} has keys {sorted(head)}")
+        encoder = {k: v for k, v in state.items() if not k.startswith(prefix)}
+        has_pooler = {hf_to_bertguide_key(k) for k in encoder} >= set(POOLER_KEYS)
+        if not has_pooler:  # placeholders, so that the encoder converts; dropped or drawn
+            C = config.hidden_size
+            encoder.update(zip(POOLER_KEYS, (torch.zeros(C, C), torch.zeros(C)), strict=True))
+        encoder, _ = convert_hf_state_dict(encoder, config)
+
+        if id2label is None and isinstance(raw.get("id2label"), dict):
+            id2label = {int(k): str(v) for k, v in raw["id2label"].items()}
+        if head:
+            loaded = head["weight"].shape[0]
+            if num_labels is not None and num_labels != loaded:
+                raise ValueError(
+                    f"{directory} has a {cls.head_name} head for {loaded} labels, but "
+                    f"num_labels={num_labels} was asked for: leave num_labels out, or "
+                    f"start from a checkpoint without that head"
+                )
+            num_labels = loaded
+        elif num_labels is None and cls is BertForQuestionAnswering:
+            num_labels = 2  # start and end, whatever labels config.json names
+        elif num_labels is None:
+            num_labels = len(id2label) if id2label else 2
+        if id2label is not None and len(id2label) != num_labels:
+            id2label = None  # the config's label names are for another head: default names
+        with torch.device("meta"):  # no memory and no random init: the checkpoint fills it
+            model = cls(config, num_labels, raw.get("classifier_dropout"), id2label)
+        if not model.uses_pooler:
+            encoder = {k: v for k, v in encoder.items() if k not in POOLER_KEYS}
+        model.bert.load_state_dict(encoder, strict=True, assign=True)
+        generator = torch.Generator().manual_seed(seed)
+        model.init_head(generator)
+        if model.uses_pooler and not has_pooler:
+            with torch.no_grad():
+                model.bert.pooler.dense.weight.normal_(
+                    0.0, config.initializer_range, generator=generator
+                )
+        if head:
+            model.head.load_state_dict(head, strict=True)
+            model.head_loaded = True
+        else:
+            fresh = cls.head_name + (" and pooler" if model.uses_pooler and not has_pooler else "")
+            logger.warning(
+                "%s has no %s head: %s initialised (seed %d); fine-tune before use",
+                directory,
+                cls.__name__,
+                fresh,
+                seed,
+            )
+        return model.eval()
+
+    def hf_state_dict(self) -> dict[str, torch.Tensor]:
+        """The tensors under transformers' key names: ``bert.*`` and the head's."""
+        tensors = {f"bert.{k}": v for k, v in self.bert.state_dict().items()}
+        tensors.update({f"{self.head_name}.{k}": v for k, v in self.head.state_dict().items()})
+        return {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+
+    def save_pretrained(self, directory: str | os.PathLike) -> Path:
+        """Write config.json and model.safetensors (Hugging Face format); return the dir.
+
+        ``transformers.<ClassName>.from_pretrained(directory)`` reads it with no missing
+        or unexpected keys; the label names go into config.json's ``id2label``.
+        """
+        path = Path(directory)
+        path.mkdir(parents=True, exist_ok=True)
+        config = {
+            **self.config.to_hf_dict(),
+            "architectures": [type(self).__name__],
+            "classifier_dropout": self.classifier_dropout,
+            "id2label": {str(i): name for i, name in self.id2label.items()},
+            "label2id": {name: i for i, name in self.id2label.items()},
+        }
+        (path / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+        save_file(self.hf_state_dict(), str(path / "model.safetensors"), metadata={"format": "pt"})
+        return path
+
+
+def _label_map(id2label, num_labels: int) -> dict[int, str]:
+    if id2label is None:
+        return {i: f"LABEL_{i}" for i in range(num_labels)}
+    if not isinstance(id2label, dict) or sorted(id2label) != list(range(num_labels)):
+        raise ValueError(f"id2label must map each of 0..{num_labels - 1} to a name")
+    return {int(i): str(name) for i, name in id2label.items()}
+
+
+def _check_labels(name: str, labels, shape: tuple[int, ...], dtype=torch.long) -> None:
+    if not isinstance(labels, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, not {type(labels).__name__}")
+    if tuple(labels.shape) != shape:
+        raise ValueError(f"{name} has shape {list(labels.shape)}, expected {list(shape)}")
+    if dtype == torch.long and labels.dtype != torch.long:
+        raise TypeError(f"{name} must be a LongTensor (class indices), got {labels.dtype}")
+
+
+class BertForSequenceClassification(BertTaskModel):
+    """One label (or, with ``num_labels=1``, one number) per sequence or pair, from [CLS].
+
+    logits (B, num_labels); with ``labels`` (B,) also the cross-entropy loss.
+
+    >>> from bertguide.tokenizer import WordPieceTokenizer
+    >>> tok = WordPieceTokenizer.from_pretrained()
+    >>> model = BertForSequenceClassification.from_pretrained(num_labels=2)
+    >>> out = model(**tok("The sandwich was good and tasty"), labels=torch.tensor([1]))
+    >>> tuple(out.logits.shape), out.loss.dim()
+    ((1, 2), 0)
+    """
+
+    head_name = "classifier"
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        position_ids: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        output_attentions: bool = False,
+        output_hidden_states: bool = False,
+    ) -> TaskOutput:
+        """input_ids (B, T) -> logits (B, K); labels (B,) class ids (or floats for K = 1).
+
+        >>> out = model(**tok(["great film", "dull"], padding=True), labels=torch.tensor([1, 0]))
+        >>> out.logits.shape, out.loss       # (2, num_labels), mean cross-entropy
+        """
+        encoded = self.encode(
+            input_ids, attention_mask, token_type_ids, position_ids,
+            output_attentions, output_hidden_states,
+        )  # fmt: skip
+        logits = self.classifier(self.dropout(encoded.pooler_output))  # (B, K)
+        loss = None
+        if labels is not None:
+            B = input_ids.shape[0]
+            if self.num_labels == 1:  # regression
+                _check_labels("labels", labels, (B,), dtype=None)
+                loss = F.mse_loss(logits.squeeze(-1), labels.to(logits.dtype))
+            else:
+                _check_labels("labels", labels, (B,))
+                loss = F.cross_entropy(logits, labels)
+        return TaskOutput(logits, loss, None, None, encoded.hidden_states, encoded.attentions)
+
+
+class BertForTokenClassification(BertTaskModel):
+    """One label per token (named entities, parts of speech); -100 labels are ignored.
+
+    logits (B, T, num_labels).
+
+    >>> from bertguide.tokenizer import WordPieceTokenizer
+    >>> tok = WordPieceTokenizer.from_pretrained()
+    >>> model = BertForTokenClassification.from_pretrained(num_labels=5)
+    >>> tuple(model(**tok("Joe Biden went to New York")).logits.shape)
+    (1, 9, 5)
+    """
+
+    head_name = "classifier"
+    uses_pooler = False
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        position_ids: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        output_attentions: bool = False,
+        output_hidden_states: bool = False,
+    ) -> TaskOutput:
+        """input_ids (B, T) -> logits (B, T, K); labels (B, T), -100 where no label.
+
+        >>> out = model(**batch)          # batch from encode_words, labels included
+        >>> out.logits.argmax(-1)         # (B, T) predicted label ids
+        """
+        encoded = self.encode(
+            input_ids, attention_mask, token_type_ids, position_ids,
+            output_attentions, output_hidden_states,
+        )  # fmt: skip
+        logits = self.classifier(self.dropout(encoded.last_hidden_state))  # (B, T, K)
+        loss = None
+        if labels is not None:
+            _check_labels("labels", labels, tuple(input_ids.shape))
+            loss = F.cross_entropy(
+                logits.view(-1, self.num_labels), labels.view(-1), ignore_index=IGNORE_INDEX
+            )
+        return TaskOutput(logits, loss, None, None, encoded.hidden_states, encoded.attentions)
+
+
+class BertForQuestionAnswering(BertTaskModel):
+    """A start score and an end score per token: the answer is the best span of them.
+
+    start_logits and end_logits (B, T); ``answer_question`` turns them into text.
+
+    >>> from bertguide.tokenizer import WordPieceTokenizer
+    >>> tok = WordPieceTokenizer.from_pretrained()
+    >>> model = BertForQuestionAnswering.from_pretrained()
+    >>> out = model(**tok("Who discovered America?", "Columbus discovered America."))
+    >>> tuple(out.start_logits.shape), tuple(out.end_logits.shape)
+    ((1, 11), (1, 11))
+    """
+
+    head_name = "qa_outputs"
+    uses_pooler = False
+
+    def __init__(self, config: BertConfig, num_labels: int = 2, *args, **kwargs) -> None:
+        if num_labels != 2:
+            raise ValueError(
+                f"BertForQuestionAnswering has num_labels=2 (start, end), got {num_labels}"
+            )
+        super().__init__(config, 2, *args, **kwargs)
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        position_ids: torch.Tensor | None = None,
+        start_positions: torch.Tensor | None = None,
+        end_positions: torch.Tensor | None = None,
+        output_attentions: bool = False,
+        output_hidden_states: bool = False,
+    ) -> TaskOutput:
+        """input_ids (B, T) -> start_logits, end_logits (B, T); positions (B,) token indices.
+
+        The loss is the mean of the start and end cross-entropies; a position outside
+        [0, T) (an answer cut off by truncation) is clamped to T and ignored.
+
+        >>> out = model(**batch, start_positions=torch.tensor([7]), end_positions=torch.tensor([9]))
+        """
+        encoded = self.encode(
+            input_ids, attention_mask, token_type_ids, position_ids,
+            output_attentions, output_hidden_states,
+        )  # fmt: skip
+        # transformers applies no dropout before qa_outputs
+        logits = self.qa_outputs(encoded.last_hidden_state)  # (B, T, 2)
+        start_logits, end_logits = logits[..., 0], logits[..., 1]  # (B, T) each
+        loss = None
+        if (start_positions is None) != (end_positions is None):
+            raise ValueError("pass both start_positions and end_positions, or neither")
+        if start_positions is not None:
+            B, T = input_ids.shape
+            _check_labels("start_positions", start_positions, (B,))
+            _check_labels("end_positions", end_positions, (B,))
+            start = start_positions.clamp(0, T)  # T: an answer outside the window, ignored
+            end = end_positions.clamp(0, T)
+            loss = (
+                F.cross_entropy(start_logits, start, ignore_index=T)
+                + F.cross_entropy(end_logits, end, ignore_index=T)
+            ) / 2
+        return TaskOutput(
+            None, loss, start_logits, end_logits, encoded.hidden_states, encoded.attentions
+        )
+
+
+# --- token classification: words <-> tokens ------------------------------------------
+
+
+def align_labels(word_ids: list[int | None], word_labels: list[int]) -> list[int]:
+    """One label per token from one label per word: the first piece of each word gets
+    the word's label, its other pieces and the special tokens -100 (left out of the loss).
+
+    >>> align_labels([None, 0, 1, 1, 2, None], [3, 0, 5])   # word 1 split into 2 pieces
+    [-100, 3, 0, -100, 5, -100]
+    """
+    if not isinstance(word_labels, (list, tuple)):
+        raise TypeError(f"word_labels must be a list of ints, not {type(word_labels).__name__}")
+    out, previous = [], None
+    for word in word_ids:
+        if word is None or word == previous:
+            out.append(IGNORE_INDEX)
+        elif not 0 <= word < len(word_labels):
+            raise ValueError(f"word_ids names word {word}, but word_labels has {len(word_labels)}")
+        else:
+            out.append(int(word_labels[word]))
+        previous = word
+    return out
+
+
+def word_predictions(word_ids: list[int | None], token_predictions) -> list[int]:
+    """One prediction per word, read at the word's first piece (T,) -> (words,).
+
+    >>> word_predictions([None, 0, 1, 1, 2, None], [9, 3, 0, 4, 5, 9])
+    [3, 0, 5]
+    """
+    if isinstance(token_predictions, torch.Tensor):
+        token_predictions = token_predictions.tolist()
+    if len(token_predictions) < len(word_ids):
+        raise ValueError(
+            f"token_predictions has {len(token_predictions)} values for {len(word_ids)} tokens"
+        )
+    first = {}
+    for position, word in enumerate(word_ids):
+        if word is not None and word not in first:
+            first[word] = token_predictions[position]
+    return [first[w] for w in sorted(first)]
+
+
+def encode_words(
+    tokenizer: WordPieceTokenizer,
+    words: list[str],
+    labels: list[int] | None = None,
+    max_length: int | None = None,
+) -> dict:
+    """Pre-split words (a CoNLL sentence) -> one example for ``BertForTokenClassification``.
+
+    Every word is tokenized on its own, so each token's word is the index of the word it
+    came from (transformers' ``is_split_into_words=True``); a word that yields no token
+    (only control characters) has none. Returns a dict of (T,) LongTensors
+    ``input_ids``, ``token_type_ids``, ``attention_mask`` and, given ``labels`` (one per
+    word), ``labels`` aligned by ``align_labels``; plus ``word_ids`` (a list). With
+    ``max_length`` the tokens are cut to fit, the words cut off losing their labels.
+
+    >>> ex = encode_words(tok, ["Angela", "Merkel", "visited", "Paris"], [1, 2, 0, 3])
+    >>> ex["labels"].tolist()           # [CLS] angela mer ##kel visited paris [SEP]
+    [-100, 1, 2, -100, 0, 3, -100]
+    """
+    if not isinstance(words, (list, tuple)) or not all(isinstance(w, str) for w in words):
+        raise TypeError("words must be a list of str")
+    if labels is not None and len(labels) != len(words):
+        raise ValueError(f"labels must give one label per word: {len(words)} words, {len(labels)}")
+    ids, word_ids = [tokenizer.cls_token_id], [None]
+    for index, word in enumerate(words):
+        pieces = tokenizer.encode(word, add_special_tokens=False)
+        ids += pieces
+        word_ids += [index] * len(pieces)
+    if max_length is not None:
+        if isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 3:
+            raise ValueError(f"max_length must be an int >= 3, got {max_length!r}")
+        ids, word_ids = ids[: max_length - 1], word_ids[: max_length - 1]
+    ids.append(tokenizer.sep_token_id)
+    word_ids.append(None)
+    example = {
+        "input_ids": torch.tensor(ids),  # (T,)
+        "token_type_ids": torch.zeros(len(ids), dtype=torch.long),  # (T,)
+        "attention_mask": torch.ones(len(ids), dtype=torch.long),  # (T,)
+    }
+    if labels is not None:
+        example["labels"] = torch.tensor(align_labels(word_ids, list(labels)))  # (T,)
+    example["word_ids"] = word_ids
+    return example
+
+
+# --- span prediction: logits -> answer ----------------------------------------------
+
+
+def best_span(
+    start_logits: torch.Tensor,
+    end_logits: torch.Tensor,
+    max_answer_length: int = 30,
+    allowed: torch.Tensor | None = None,
+) -> tuple[int, int, float]:
+    """The span (start, end) with the highest start + end score, end >= start, at most
+    ``max_answer_length`` tokens, both ends where ``allowed`` (T,) is True (the context).
+
+    Scores every pair at once: an upper-triangular band of the (T, T) matrix
+    ``start_logits[i] + end_logits[j]``. Returns (start, end, score), end inclusive.
+
+    >>> best_span(torch.tensor([0.0, 5.0, 1.0]), torch.tensor([0.0, 1.0, 4.0]))
+    (1, 2, 9.0)
+    """
+    for name, x in (("start_logits", start_logits), ("end_logits", end_logits)):
+        if not isinstance(x, torch.Tensor) or x.dim() != 1:
+            raise ValueError(f"{name} must be a 1-D tensor (T,)")
+    if start_logits.shape != end_logits.shape:
+        raise ValueError(
+            f"start_logits {list(start_logits.shape)} and end_logits "
+            f"{list(end_logits.shape)} differ in shape"
+        )
+    if isinstance(max_answer_length, bool) or not isinstance(max_answer_length, int):
+        raise TypeError(f"max_answer_length must be an int, not {type(max_answer_length).__name__}")
+    if max_answer_length < 1:
+        raise ValueError(f"max_answer_length must be >= 1, got {max_answer_length}")
+    T = start_logits.shape[0]
+    if allowed is None:
+        allowed = torch.ones(T, dtype=torch.bool)
+    if not isinstance(allowed, torch.Tensor) or allowed.shape != (T,):
+        raise ValueError(f"allowed must be a bool tensor of shape [{T}]")
+    allowed = allowed.bool().cpu()
+    if not allowed.any():
+        raise ValueError("allowed is False everywhere: there is no token to answer with")
+    scores = start_logits.detach().float().cpu()[:, None] + end_logits.detach().float().cpu()
+    i = torch.arange(T)
+    length = i[None, :] - i[:, None]  # (T, T): end - start
+    valid = (length >= 0) & (length < max_answer_length) & allowed[:, None] & allowed[None, :]
+    scores = scores.masked_fill(~valid, float("-inf"))  # (T, T)
+    flat = int(scores.argmax())
+    start, end = divmod(flat, T)
+    return start, end, float(scores[start, end])
+
+
+@torch.no_grad()
+def answer_question(
+    question: str,
+    context: str,
+    model: BertForQuestionAnswering,
+    tokenizer: WordPieceTokenizer | None = None,
+    max_length: int = 384,
+    stride: int = 128,
+    max_answer_length: int = 30,
+) -> dict:
+    """The answer to ``question`` in ``context``: the best span over all windows.
+
+    The context is cut into windows of ``max_length`` tokens (question included) that
+    overlap by ``stride`` tokens; each window's best context span is scored by
+    ``best_span`` and the best of all windows wins. The offsets map it back to
+    characters, so ``answer == context[start:end]`` exactly, original case and accents
+    included. Returns ``{"answer", "start", "end", "score", "window"}``.
+
+    >>> answer_question("Where is the Eiffel Tower?", context, model)["answer"]
+    """
+    if not isinstance(model, BertForQuestionAnswering):
+        raise TypeError(f"model must be a BertForQuestionAnswering, not {type(model).__name__}")
+    for name, text in (("question", question), ("context", context)):
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError(f"{name} must be a non-empty str")
+    tokenizer = WordPieceTokenizer.from_pretrained() if tokenizer is None else tokenizer
+    batch = tokenizer(
+        question,
+        context,
+        truncation="only_second",
+        max_length=max_length,
+        stride=stride,
+        return_overflowing_tokens=True,
+        return_offsets_mapping=True,
+        padding=True,
+    )  # (W, T): one row per window
+    offsets = batch.pop("offset_mapping")  # (W, T, 2)
+    batch.pop("overflow_to_sample_mapping")
+    was_training = model.training
+    model.eval()
+    try:
+        device = model.bert.embeddings.word_embeddings.weight.device
+        out = model(**{k: v.to(device) for k, v in batch.items()})
+    finally:
+        model.train(was_training)
+    best = None
+    for w in range(offsets.shape[0]):
+        allowed = torch.tensor([s == 1 for s in batch.sequence_ids(w)])  # context tokens
+        if not allowed.any():
+            continue
+        start, end, score = best_span(
+            out.start_logits[w], out.end_logits[w], max_answer_length, allowed
+        )
+        if best is None or score > best["score"]:
+            a, b = int(offsets[w, start, 0]), int(offsets[w, end, 1])
+            best = {"answer": context[a:b], "start": a, "end": b, "score": score, "window": w}
+    if best is None:
+        raise ValueError("the question leaves no room for the context: raise max_length")
+    return best
