@@ -1,7 +1,8 @@
 # bertguide — the README's commands. Everything installs into .venv on first use.
 #
 #   make serve   install, render the figures, build the site and serve it on :8000
-#   make test    install, lint, build the site strictly, run every test and docs page
+#   make test    install, lint, build the site strictly, run every test and docs page,
+#                then every page again after a plain pip install of the wheel
 #   make build   the site into site/
 #   make bench   the speed benchmarks (ratios against transformers, same run)
 
@@ -18,7 +19,7 @@ export TOKENIZERS_PARALLELISM := false
 export HF_HUB_OFFLINE := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: install assets figures build serve test lint pytest bench clean
+.PHONY: install assets figures build serve test lint pytest wheel-check bench clean
 
 install: $(STAMPS)/python
 
@@ -60,11 +61,17 @@ lint: install
 pytest: install
 	BERTGUIDE_SITE_DIR=$(SITE) $(PY) -m pytest
 
-test: lint build pytest
+# Every page's visible blocks, run as a reader runs them: the built wheel installed
+# without extras into .wheelcheck/ (cached; see scripts/check_wheel.py), one fresh
+# process per page, outside the repository.
+wheel-check: install
+	$(PY) scripts/check_wheel.py
+
+test: lint build pytest wheel-check
 
 bench: install
 	$(PY) benchmarks/bench_tokenizer.py
 	$(PY) benchmarks/bench_model.py
 
 clean:
-	rm -rf $(SITE) docs/figures docs/assets/vendor $(STAMPS)
+	rm -rf $(SITE) docs/figures docs/assets/vendor $(STAMPS) .wheelcheck

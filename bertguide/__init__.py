@@ -17,7 +17,7 @@ Language models and BERT                 ``figures.language_models``
 where the weights come from              ``pretrained``
 the offline corpora (every chapter)      ``corpus``
 Tokenization                             ``basic_tokenizer``, ``tokenizer``,
-                                         ``wordpiece_training``,
+                                         ``offsets``, ``wordpiece_training``,
                                          ``figures.tokenization``
 Embeddings                               ``embeddings``, ``analysis.embeddings``,
                                          ``figures.embeddings``
@@ -28,12 +28,16 @@ Contextual vs static embeddings          ``analysis.contextual``, ``figures.cont
 Visualising attention                    ``analysis.attention_maps``,
                                          ``analysis.patterns``,
                                          ``figures.attention_maps``, ``views``
-Pre-training: MLM and NSP                ``masking``, ``pretraining``, ``training``
+Playground: your own sentence            ``playground``, ``figures.playground``
+Pre-training: MLM and NSP                ``masking``, ``pretraining``, ``training``,
+                                         ``cache``
+Fine-tuning and transfer learning        ``finetuning``, ``sentiment``
 The BERT family                          ``family.albert``, ``family.roberta``,
                                          ``family.electra``, ``family.spanbert``,
                                          ``family.distillation`` (and the
                                          pieces they share, ``family.common``)
-GPT: the autoregressive branch           ``gpt``, ``generation``
+GPT: the autoregressive branch           ``gpt``, ``generation``, ``history``,
+                                         ``figures.gpt``
 the ``bertguide`` command                ``cli``
 =======================================  ===========================================
 
@@ -41,11 +45,11 @@ the ``bertguide`` command                ``cli``
 
 The top level re-exports the core: configuration, weights, tokenizer and model, the
 training loop, the pre-training tasks and their reader calls (``fill_mask``,
-``next_sentence``), and the three calls every reader meets first (``get_attention``,
-``plot_attention``, ``attention_view``). A chapter's own helpers are imported from its module, e.g.
-``from bertguide.analysis.contextual import word_vector``, so that the import line
-says where the code is. ``import bertguide`` loads neither matplotlib (figures import
-it when they draw) nor any figure.
+``next_sentence``), the fine-tuning heads, and the three calls every reader meets
+first (``get_attention``, ``plot_attention``, ``attention_view``). A chapter's own
+helpers are imported from its module, e.g. ``from bertguide.analysis.contextual import
+word_vector``, so that the import line says where the code is. ``import bertguide``
+loads neither matplotlib (figures import it when they draw) nor any figure.
 """
 
 from bertguide import corpus
@@ -60,6 +64,11 @@ from bertguide.basic_tokenizer import BasicTokenizer
 from bertguide.config import BertConfig
 from bertguide.embeddings import BertEmbeddings
 from bertguide.figures.attention_maps import plot_attention
+from bertguide.finetuning import (
+    BertForQuestionAnswering,
+    BertForSequenceClassification,
+    BertForTokenClassification,
+)
 from bertguide.masking import mask_tokens
 from bertguide.model import (
     BertEncoder,
@@ -98,6 +107,9 @@ __all__ = [
     "BertEmbeddings",
     "BertEncoder",
     "BertForPreTraining",
+    "BertForQuestionAnswering",
+    "BertForSequenceClassification",
+    "BertForTokenClassification",
     "BertIntermediate",
     "BertLayer",
     "BertModel",

@@ -74,6 +74,17 @@ def scaled_dot_product_attention(
     q: (..., Tq, H), k: (..., Tk, H), v: (..., Tk, Hv). ``mask`` is a bool tensor that
     broadcasts to (..., Tq, Tk), True where a query may attend to a key. ``dropout_p``
     drops weights (as in training). Returns output (..., Tq, Hv), weights (..., Tq, Tk).
+
+    One query, two keys: the query matches the first key, so it gets more weight.
+
+    >>> q = torch.tensor([[1.0, 0.0]])  # (Tq=1, H=2)
+    >>> k = torch.tensor([[1.0, 0.0], [0.0, 1.0]])  # (Tk=2, H=2)
+    >>> v = torch.tensor([[1.0], [0.0]])  # (Tk=2, Hv=1)
+    >>> out, weights = scaled_dot_product_attention(q, k, v)
+    >>> weights  # softmax([1, 0] / sqrt(2))
+    tensor([[0.6698, 0.3302]])
+    >>> out
+    tensor([[0.6698]])
     """
     _check_attention_inputs(q, k, v, mask)
     # times 1/sqrt(H) rather than divided by sqrt(H): same value, and the same rounding
@@ -89,7 +100,16 @@ def scaled_dot_product_attention(
 
 
 class BertSelfAttention(nn.Module):
-    """N attention heads in parallel: project to q, k, v, attend, concatenate."""
+    """N attention heads in parallel: project to q, k, v, attend, concatenate.
+
+    (B, T, C) -> (B, T, C), and with ``output_attentions`` the weights (B, N, T, T).
+
+    >>> config = BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2,
+    ...                     num_attention_heads=4, intermediate_size=64)
+    >>> y, weights = BertSelfAttention(config)(torch.randn(2, 5, 32), output_attentions=True)
+    >>> tuple(y.shape), tuple(weights.shape)  # (B, T, C), (B, N, T, T)
+    ((2, 5, 32), (2, 4, 5, 5))
+    """
 
     def __init__(self, config: BertConfig) -> None:
         super().__init__()
@@ -148,14 +168,32 @@ class DenseResidualNorm(nn.Module):
 
 
 class BertSelfOutput(DenseResidualNorm):
-    """Mix the concatenated heads (dense C -> C), then residual + LayerNorm."""
+    """Mix the concatenated heads (dense C -> C), then residual + LayerNorm.
+
+    heads (B, T, C) and the sub-layer's input (B, T, C) -> (B, T, C).
+
+    >>> config = BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2,
+    ...                     num_attention_heads=4, intermediate_size=64)
+    >>> x = torch.randn(2, 5, 32)
+    >>> tuple(BertSelfOutput(config)(x, x).shape)
+    (2, 5, 32)
+    """
 
     def __init__(self, config: BertConfig) -> None:
         super().__init__(config.hidden_size, config)
 
 
 class BertAttention(nn.Module):
-    """The attention sub-layer: multi-head self-attention, then its output block."""
+    """The attention sub-layer: multi-head self-attention, then its output block.
+
+    (B, T, C) -> (B, T, C), and the weights (B, N, T, T) or None.
+
+    >>> config = BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2,
+    ...                     num_attention_heads=4, intermediate_size=64)
+    >>> y, weights = BertAttention(config)(torch.randn(2, 5, 32))
+    >>> tuple(y.shape), weights is None
+    ((2, 5, 32), True)
+    """
 
     def __init__(self, config: BertConfig) -> None:
         super().__init__()

@@ -96,7 +96,13 @@ _CLEANING_TABLES = {flag: _CleaningTable(flag) for flag in (True, False)}
 
 
 class BasicTokenizer:
-    """Cleaning, whitespace splitting, lower-casing, accent stripping, punctuation splits."""
+    """Cleaning, whitespace splitting, lower-casing, accent stripping, punctuation splits.
+
+    Text -> words (no sub-words yet: that is WordPiece's job).
+
+    >>> BasicTokenizer().tokenize("Héllo, WORLD! Don't.")
+    ['hello', ',', 'world', '!', 'don', "'", 't', '.']
+    """
 
     def __init__(
         self,

@@ -89,7 +89,15 @@ SUPPORTED_ACTIVATIONS = ("gelu",)  # exact GELU, x * Phi(x) with the erf
 
 @dataclass
 class BertConfig:
-    """Sizes and constants of a BERT encoder. The defaults are BERT-base (uncased)."""
+    """Sizes and constants of a BERT encoder. The defaults are BERT-base (uncased).
+
+    >>> config = BertConfig(hidden_size=384, num_hidden_layers=6, num_attention_heads=12,
+    ...                     intermediate_size=1536)  # all-MiniLM-L6-v2's shape
+    >>> config.head_size  # H = C / N
+    32
+    >>> BertConfig().hidden_size, BertConfig.base().head_size
+    (768, 64)
+    """
 
     vocab_size: int = 30522  # rows of the word-embedding table (WordPiece vocabulary)
     hidden_size: int = 768  # width of every token vector between layers (C)

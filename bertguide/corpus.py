@@ -24,6 +24,11 @@ may change what they get without spoiling the cache.
 
 Left out: the full Wikipedia dump (the sample stops after ~200 pages), tables,
 infoboxes and references (``filter_wiki`` drops them), and any download.
+
+>>> len(lee_background()), polarity()[0]
+(300, ('neg', 'simplistic , silly and tedious .'))
+>>> simlex999()[0]
+('old', 'new', 1.58)
 """
 
 from __future__ import annotations

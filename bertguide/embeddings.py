@@ -71,7 +71,15 @@ def check_input_ids(input_ids: torch.Tensor) -> None:
 
 
 class BertEmbeddings(nn.Module):
-    """Token + segment + position embeddings, then LayerNorm and dropout."""
+    """Token + segment + position embeddings, then LayerNorm and dropout.
+
+    input_ids (B, T) [, token_type_ids (B, T), position_ids (B, T)] -> (B, T, C).
+
+    >>> config = BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2,
+    ...                     num_attention_heads=4, intermediate_size=64)
+    >>> tuple(BertEmbeddings(config)(torch.tensor([[2, 7, 3]])).shape)
+    (1, 3, 32)
+    """
 
     def __init__(self, config: BertConfig) -> None:
         super().__init__()

@@ -296,7 +296,13 @@ def mask_examples(
     did this ``dupe_factor=10`` times with different seeds, so that each sequence was
     seen with 10 masks over 40 epochs; a ``PreTrainingCollator`` then keeps the masks.
 
+    >>> tok = WordPieceTokenizer.from_pretrained()
+    >>> pairs = [{"input_ids": tok.encode("The cat sat.")}]
     >>> static = mask_examples(pairs, tok, generator=torch.Generator().manual_seed(0))
+    >>> tok.convert_ids_to_tokens(static[0]["input_ids"])  # 15% of 3 words: one masked
+    ['[CLS]', 'the', '[MASK]', 'sat', '.', '[SEP]']
+    >>> static[0]["labels"]  # the original id where masked, -100 (ignored) elsewhere
+    [-100, -100, 4937, -100, -100, -100]
     """
     if not isinstance(examples, Sequence):
         raise TypeError(f"examples must be a list of dicts, not {type(examples).__name__}")
@@ -333,9 +339,15 @@ class PreTrainingCollator:
     With a ``torch.utils.data.DataLoader`` and several workers, each worker gets a copy of
     the generator and so repeats the same masks: use ``num_workers=0``, or reseed per worker.
 
+    >>> tok = WordPieceTokenizer.from_pretrained()
+    >>> docs = [["The cat sat.", "It purred.", "Then it slept."],
+    ...         ["Rain fell.", "The river rose.", "Roads closed."]]
+    >>> pairs = make_nsp_pairs(docs, tok, max_length=16)
     >>> collate = PreTrainingCollator(tok, generator=torch.Generator().manual_seed(0))
-    >>> batch = collate(pairs[:32])          # input_ids, token_type_ids, attention_mask,
-    >>> model(**batch).loss                  # labels, next_sentence_label
+    >>> batch = collate(pairs)  # masked anew on every call (dynamic masking)
+    >>> {key: tuple(value.shape) for key, value in batch.items()}  # (B, T) and (B,)
+    {'input_ids': (4, 11), 'token_type_ids': (4, 11), 'attention_mask': (4, 11),
+     'labels': (4, 11), 'next_sentence_label': (4,)}
     """
 
     def __init__(
@@ -464,8 +476,16 @@ def make_nsp_pairs(
     both sentences keep some tokens. Sentences that give no token are skipped. ``seed``
     makes the pairs repeatable. Masking comes later (``mask_examples`` or the collator).
 
-    >>> from bertguide.corpus import sentence_documents
-    >>> pairs = make_nsp_pairs(sentence_documents("lee", "train"), tok, max_length=64)
+    >>> tok = WordPieceTokenizer.from_pretrained()
+    >>> docs = [["The cat sat.", "It purred.", "Then it slept."],
+    ...         ["Rain fell.", "The river rose.", "Roads closed."]]
+    >>> pairs = make_nsp_pairs(docs, tok, max_length=16)
+    >>> len(pairs), [p["next_sentence_label"] for p in pairs]
+    (4, [1, 0, 1, 1])
+    >>> tok.convert_ids_to_tokens(pairs[0]["input_ids"])  # NotNext: B from the other document
+    ['[CLS]', 'the', 'cat', 'sat', '.', '[SEP]', 'rain', 'fell', '.', '[SEP]']
+    >>> pairs[0]["token_type_ids"]
+    [0, 0, 0, 0, 0, 0, 1, 1, 1, 1]
     """
     _check_documents(documents)
     if not isinstance(tokenizer, WordPieceTokenizer):

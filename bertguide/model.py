@@ -48,7 +48,15 @@ logger = logging.getLogger(__name__)
 
 
 class BertIntermediate(nn.Module):
-    """First half of the feed-forward block: widen C -> I and apply GELU."""
+    """First half of the feed-forward block: widen C -> I and apply GELU.
+
+    (B, T, C) -> (B, T, I).
+
+    >>> config = BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2,
+    ...                     num_attention_heads=4, intermediate_size=64)
+    >>> tuple(BertIntermediate(config)(torch.randn(2, 5, 32)).shape)  # I = 64
+    (2, 5, 64)
+    """
 
     def __init__(self, config: BertConfig) -> None:
         super().__init__()
@@ -60,14 +68,31 @@ class BertIntermediate(nn.Module):
 
 
 class BertOutput(DenseResidualNorm):
-    """Second half: narrow I -> C, dropout, add the residual, LayerNorm."""
+    """Second half: narrow I -> C, dropout, add the residual, LayerNorm.
+
+    (B, T, I) and the sub-layer's input (B, T, C) -> (B, T, C).
+
+    >>> config = BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2,
+    ...                     num_attention_heads=4, intermediate_size=64)
+    >>> tuple(BertOutput(config)(torch.randn(2, 5, 64), torch.randn(2, 5, 32)).shape)
+    (2, 5, 32)
+    """
 
     def __init__(self, config: BertConfig) -> None:
         super().__init__(config.intermediate_size, config)
 
 
 class BertLayer(nn.Module):
-    """One encoder layer: attention sub-layer, then feed-forward sub-layer."""
+    """One encoder layer: attention sub-layer, then feed-forward sub-layer.
+
+    (B, T, C) -> (B, T, C), and the weights (B, N, T, T) or None.
+
+    >>> config = BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2,
+    ...                     num_attention_heads=4, intermediate_size=64)
+    >>> y, weights = BertLayer(config)(torch.randn(2, 5, 32), output_attentions=True)
+    >>> tuple(y.shape), tuple(weights.shape)
+    ((2, 5, 32), (2, 4, 5, 5))
+    """
 
     def __init__(self, config: BertConfig) -> None:
         super().__init__()
@@ -87,7 +112,18 @@ class BertLayer(nn.Module):
 
 
 class BertEncoder(nn.Module):
-    """L encoder layers applied one after another."""
+    """L encoder layers applied one after another.
+
+    (B, T, C) -> (B, T, C), plus L + 1 hidden states and L attention maps when asked.
+
+    >>> config = BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2,
+    ...                     num_attention_heads=4, intermediate_size=64)
+    >>> x, hidden, weights = BertEncoder(config)(
+    ...     torch.randn(2, 5, 32), output_attentions=True, output_hidden_states=True
+    ... )
+    >>> tuple(x.shape), len(hidden), len(weights)  # L = 2
+    ((2, 5, 32), 3, 2)
+    """
 
     def __init__(self, config: BertConfig) -> None:
         super().__init__()
@@ -117,7 +153,16 @@ class BertEncoder(nn.Module):
 
 
 class BertPooler(nn.Module):
-    """A sentence vector: tanh(dense) of the first token's ([CLS]) final vector."""
+    """A sentence vector: tanh(dense) of the first token's ([CLS]) final vector.
+
+    (B, T, C) -> (B, C), each value in (-1, 1).
+
+    >>> config = BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2,
+    ...                     num_attention_heads=4, intermediate_size=64)
+    >>> pooled = BertPooler(config)(torch.randn(2, 5, 32))
+    >>> tuple(pooled.shape), bool(pooled.abs().max() < 1)
+    ((2, 32), True)
+    """
 
     def __init__(self, config: BertConfig) -> None:
         super().__init__()
@@ -130,7 +175,16 @@ class BertPooler(nn.Module):
 
 @dataclass
 class BertModelOutput:
-    """What ``BertModel`` returns (field names as in transformers)."""
+    """What ``BertModel`` returns (field names as in transformers).
+
+    >>> config = BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2,
+    ...                     num_attention_heads=4, intermediate_size=64)
+    >>> out = BertModel(config)(torch.tensor([[2, 7, 3]]), output_hidden_states=True)
+    >>> tuple(out.last_hidden_state.shape), tuple(out.pooler_output.shape)  # (B, T, C), (B, C)
+    ((1, 3, 32), (1, 32))
+    >>> len(out.hidden_states), out.attentions is None  # L + 1; not asked for
+    (3, True)
+    """
 
     last_hidden_state: torch.Tensor  # (B, T, C): one contextual vector per token
     pooler_output: torch.Tensor  # (B, C): tanh(dense([CLS] vector))
@@ -171,7 +225,22 @@ def _padding_mask(
 
 
 class BertModel(nn.Module):
-    """BERT's encoder: embeddings, L layers, pooler."""
+    """BERT's encoder: embeddings, L layers, pooler.
+
+    input_ids (B, T) -> ``BertModelOutput``: last_hidden_state (B, T, C), pooler_output
+    (B, C), and with ``output_hidden_states`` / ``output_attentions`` L + 1 tensors
+    (B, T, C) / L tensors (B, N, T, T).
+
+    >>> from bertguide.tokenizer import WordPieceTokenizer
+    >>> tokenizer = WordPieceTokenizer.from_pretrained()
+    >>> model = BertModel.from_pretrained()  # the embedded all-MiniLM-L6-v2
+    >>> batch = tokenizer(["The cat sat.", "Hi"], padding=True)
+    >>> out = model(**batch, output_attentions=True)
+    >>> tuple(out.last_hidden_state.shape), tuple(out.pooler_output.shape)
+    ((2, 6, 384), (2, 384))
+    >>> len(out.attentions), tuple(out.attentions[0].shape)  # L = 6 of (B, N, T, T)
+    (6, (2, 12, 6, 6))
+    """
 
     def __init__(self, config: BertConfig) -> None:
         super().__init__()
@@ -332,7 +401,13 @@ def convert_hf_state_dict(
 
 
 def count_parameters(module: nn.Module) -> int:
-    """Number of parameters (shared tensors counted once); works on the meta device."""
+    """Number of parameters (shared tensors counted once); works on the meta device.
+
+    >>> with torch.device("meta"):  # no memory used
+    ...     model = BertModel(BertConfig.base())
+    >>> count_parameters(model)  # BERT-base
+    109482240
+    """
     if not isinstance(module, nn.Module):
         raise TypeError(f"module must be a torch.nn.Module, not {type(module).__name__}")
     return sum(p.numel() for p in module.parameters())
@@ -356,6 +431,12 @@ def parameter_breakdown(model_or_config: BertModel | BertConfig) -> dict[str, in
 
     Given a config, the model is built on the meta device, so even BERT-large costs
     no memory.
+
+    >>> parts = parameter_breakdown(BertConfig.base())
+    >>> parts["word_embeddings"], parts["attention"], parts["feed_forward"]
+    (23440896, 28348416, 56669184)
+    >>> sum(parts.values())
+    109482240
     """
     if isinstance(model_or_config, BertConfig):
         with torch.device("meta"):

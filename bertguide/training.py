@@ -98,7 +98,18 @@ RESERVED_EVAL_KEYS = ("step", "elapsed_s")
 
 @dataclass
 class TrainingConfig:
-    """How ``train`` trains. The defaults are BERT's fine-tuning recipe (Devlin et al., 2019)."""
+    """How ``train`` trains. The defaults are BERT's fine-tuning recipe (Devlin et al., 2019).
+
+    Every field is checked when the config is made; a bad value names the field.
+
+    >>> config = TrainingConfig(max_steps=100, warmup_steps=10, learning_rate=1e-4)
+    >>> config.batch_size, config.adam_eps, config.max_grad_norm
+    (32, 1e-06, 1.0)
+    >>> TrainingConfig(batch_size=0)
+    Traceback (most recent call last):
+        ...
+    ValueError: batch_size must be at least 1, got 0
+    """
 
     num_epochs: int = 3  # passes over the dataset; ignored when max_steps is set
     max_steps: int | None = None  # optimiser steps in all (S); when set, overrides num_epochs

@@ -46,6 +46,11 @@ def train_wordpiece(
     pairs, so with ``min_frequency=2`` a small corpus spends much of the vocabulary
     on rare whole words; ``min_frequency`` around 10 gives common words their own
     tokens first. ``score="frequency"`` merges the most frequent pair instead (BPE).
+
+    >>> texts = ["the cat sat on the mat"] * 5 + ["the cats sat"] * 3
+    >>> tok = train_wordpiece(texts, vocab_size=40)
+    >>> len(tok), tok.tokenize("the cats sat")
+    (25, ['the', 'cats', 'sat'])
     """
     if score not in ("likelihood", "frequency"):
         raise ValueError(f"score must be 'likelihood' or 'frequency', got {score!r}")

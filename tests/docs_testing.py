@@ -32,6 +32,16 @@ line. Only ``bertguide`` commands may appear.
 What is skipped: a block preceded by ``<!-- skip: next "reason" -->``. The reason
 is required; the audit fails on a skip without one.
 
+The wheel check (``scripts/check_wheel.py``, part of ``make test``) runs every page's
+*visible* blocks again, the way a reader does: after a plain ``pip install`` of the built
+wheel (no extras), in a fresh process per page, from a folder outside the repository.
+Hidden blocks do not run there. A block that can only work in a checkout of the
+repository is passed over by that check alone with
+``<!-- wheel-check: skip "reason" -->`` directly above it (blank lines and a
+``skip: next`` comment may stand between); the docs tests still run it. The reason is
+required, the audit fails on the marker without one, and the check prints every block
+it passes over.
+
 Stock Sybil only collects fences whose info string is exactly ``python`` and
 silently ignores the rest; :func:`audit_fences` finds every Python-looking fence
 with an independent scanner and reports each one that the parsers did not
@@ -66,9 +76,7 @@ from sybil.parsers.markdown.lexers import DirectiveInHTMLCommentLexer, RawFenced
 PYTHON_LANGUAGES = ("python", "py", "python3")
 DOCTEST_LANGUAGES = ("pycon",)
 # Any info string that names Python in some way; the audit looks for all of these.
-AUDITED_LANGUAGES = (
-    *PYTHON_LANGUAGES, *DOCTEST_LANGUAGES, "console", "ipython", "python2", "py3"
-)
+AUDITED_LANGUAGES = (*PYTHON_LANGUAGES, *DOCTEST_LANGUAGES, "console", "ipython", "python2", "py3")
 
 _INFO = re.compile(
     r"[ \t]*\{?\.?(?P<language>[\w+-]+)\}?(?P<attributes>[^\n]*)$\n",
@@ -258,6 +266,7 @@ _FENCE_LINE = re.compile(
     r"(?P<fence>`{3,}|~{3,})[ \t]*\{?\.?(?P<language>[\w+-]*)"
 )
 _SKIP_NEXT = re.compile(r"<!--+\s*skip:\s*next(?P<reason>[^\n]*?)\s*--+>")
+_WHEEL_CHECK_SKIP = re.compile(r"<!--+\s*wheel-check:\s*skip(?P<reason>[^\n]*?)\s*--+>")
 
 
 @dataclass(frozen=True)
@@ -328,6 +337,12 @@ def audit_document(path: Path, sybil: Sybil) -> tuple[int, int, list[FenceProble
     problems = []
     lines = text.splitlines()
     for fence in find_python_fences(text):
+        if wheel_check_skip(lines, fence.line) == "":
+            problems.append(
+                FenceProblem(
+                    path, fence.line, fence.info, "is left out of the wheel check without a reason"
+                )
+            )
         skip_line = _preceding_skip(lines, fence.line)
         if skip_line is not None:
             if skip_reasons.get(skip_line, "").strip("\"' ") == "":
@@ -358,6 +373,21 @@ def _preceding_skip(lines: Sequence[str], fence_line: int) -> int | None:
         index -= 1
     if index >= 0 and _SKIP_NEXT.search(lines[index]):
         return index + 1
+    return None
+
+
+def wheel_check_skip(lines: Sequence[str], fence_line: int) -> str | None:
+    """The reason of a ``wheel-check: skip`` comment above a fence: ``None`` if there is
+    none, ``""`` if it gives no reason. Blank lines and a ``skip: next`` may stand between.
+
+    >>> wheel_check_skip(['<!-- wheel-check: skip "needs a checkout" -->', "", "```python"], 3)
+    'needs a checkout'
+    """
+    index = fence_line - 2
+    while index >= 0 and (not lines[index].strip() or _SKIP_NEXT.search(lines[index])):
+        index -= 1
+    if index >= 0 and (match := _WHEEL_CHECK_SKIP.search(lines[index])):
+        return match.group("reason").strip().strip("\"'").strip()
     return None
 
 

@@ -23,7 +23,17 @@ from bertguide.analysis import model_and_tokenizer
 
 @dataclass
 class Attention:
-    """One input's attention: the tokens and every layer's and head's weights."""
+    """One input's attention: the tokens and every layer's and head's weights.
+
+    ``weights`` is (L, N, T, T); ``sentence_b_start`` is the index of the second text's
+    first token, or None for a single text.
+
+    >>> a = get_attention("The cat sat.", "It purred.")
+    >>> a.num_layers, a.num_heads, a.index("cat"), a.sentence_b_start
+    (6, 12, 2, 6)
+    >>> a.tokens[a.sentence_b_start:]
+    ['it', 'pu', '##rred', '.', '[SEP]']
+    """
 
     tokens: list[str]
     weights: torch.Tensor  # (L, N, T, T); weights[l, n, i, j] = how much i looks at j

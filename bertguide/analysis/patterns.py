@@ -125,7 +125,7 @@ def pattern_scores(texts, pairs=(), *, model=None, tokenizer=None) -> PatternSco
 
 
 def classify(scores: PatternScores, threshold: float = 0.4) -> list[list[str]]:
-    """[L][N] names: each head's largest mass pattern, or 'broad' if none reaches threshold."""
+    """Names, ``[L][N]``: each head's largest mass pattern, or 'broad' below threshold."""
     if not 0.0 < threshold <= 1.0:
         raise ValueError(f"threshold must be in (0, 1], got {threshold!r}")
     stacked = torch.stack([scores[p] for p in MASS_PATTERNS])  # (6, L, N)

@@ -51,7 +51,16 @@ ORIGINAL, REPLACED = 0, 1  # discriminator labels, as in transformers
 class ElectraModel(BertEncoderModel):
     """ELECTRA's encoder: BERT without pooler; E-wide embeddings projected when E != C.
 
-    >>> ElectraModel(config, embedding_size=128)      # generator or discriminator body
+    input_ids (B, T) -> ``last_hidden_state`` (B, T, C); the generator's and the
+    discriminator's body alike.
+
+    >>> config = BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2,
+    ...                     num_attention_heads=4, intermediate_size=64)
+    >>> model = ElectraModel(config, embedding_size=16)  # E = 16, projected to C = 32
+    >>> tuple(model.embeddings.word_embeddings.weight.shape)  # (V, E)
+    (100, 16)
+    >>> tuple(model(torch.tensor([[2, 7, 3]])).last_hidden_state.shape)  # (B, T, C)
+    (1, 3, 32)
     """
 
     def __init__(self, config: BertConfig, embedding_size: int | None = None) -> None:
@@ -225,8 +234,18 @@ class ElectraGeneratorDiscriminator(nn.Module):
     ``labels``) and returns an ``ElectraOutput`` whose ``loss`` goes to ``train``.
     Samples are drawn with ``sampling_generator`` (seed it for repeatable corruption).
 
-    >>> model = ElectraGeneratorDiscriminator(config)        # generator: config / 4
-    >>> model(**collate(examples)).loss
+    >>> config = BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2,
+    ...                     num_attention_heads=4, intermediate_size=64)
+    >>> model = ElectraGeneratorDiscriminator(
+    ...     config, sampling_generator=torch.Generator().manual_seed(0)
+    ... )
+    >>> model.generator.config.hidden_size  # a quarter of the discriminator's 32
+    8
+    >>> input_ids = torch.tensor([[2, 7, 4, 9, 3]])  # position 2 masked (id 4)
+    >>> labels = torch.tensor([[-100, -100, 5, -100, -100]])  # its original id
+    >>> out = model(input_ids, labels)
+    >>> tuple(out.discriminator_logits.shape), out.loss.dim()  # (B, T), a scalar
+    ((1, 5), 0)
     """
 
     def __init__(

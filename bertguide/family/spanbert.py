@@ -166,9 +166,15 @@ def span_mask(
     Words are a piece and its "##" continuations (``masking.word_ids``); special tokens
     and padding are never masked. 80/10/10 per span. ``generator`` makes it repeatable.
 
-    >>> out = span_mask(tok("The cat sat on the mat.")["input_ids"], tok,
+    >>> tok = WordPieceTokenizer.from_pretrained()
+    >>> batch = tok(["The cat sat on the mat.", "A dog barked at the mailman today."],
+    ...             padding=True)
+    >>> out = span_mask(batch["input_ids"], tok, attention_mask=batch["attention_mask"],
     ...                 generator=torch.Generator().manual_seed(0))
-    >>> out.spans                        # [(first token, last token, words)] per row
+    >>> out.spans  # [(first token, last token, words)] per row
+    [[(1, 7, 7)], [(1, 1, 1)]]
+    >>> tuple(out.span_boundaries.shape)  # (B, T, 2): the tokens just outside each span
+    (2, 11, 2)
     """
     vocab = _as_vocab(tokenizer)
     if not isinstance(input_ids, torch.Tensor) or input_ids.dtype != torch.long:
@@ -260,9 +266,16 @@ class SpanBertOutput:
 class SpanBertForPreTraining(nn.Module):
     """BERT without pooler or NSP, with an MLM head and the span-boundary head.
 
-    >>> masking = span_mask(batch["input_ids"], tok, attention_mask=batch["attention_mask"])
-    >>> model(masking.input_ids, batch["attention_mask"], masking.labels,
-    ...       masking.span_boundaries).loss
+    >>> tok = WordPieceTokenizer.from_pretrained()
+    >>> batch = tok(["The cat sat on the mat.", "A dog barked."], padding=True)
+    >>> masking = span_mask(batch["input_ids"], tok, attention_mask=batch["attention_mask"],
+    ...                     generator=torch.Generator().manual_seed(0))
+    >>> model = SpanBertForPreTraining(BertConfig(hidden_size=32, num_hidden_layers=2,
+    ...                                           num_attention_heads=4, intermediate_size=64))
+    >>> out = model(masking.input_ids, batch["attention_mask"], masking.labels,
+    ...             masking.span_boundaries)
+    >>> round(out.mlm_loss.item()), round(out.sbo_loss.item())  # untrained: ln(30522) = 10.3
+    (10, 10)
     """
 
     def __init__(self, config: BertConfig) -> None:

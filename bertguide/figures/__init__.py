@@ -13,6 +13,8 @@ module                 chapter
 ``encoder``            The encoder stack and model sizes
 ``contextual``         Contextual vs static embeddings
 ``attention_maps``     Visualising attention
+``playground``         Playground (the model's files: ``kind="file"``)
+``gpt``                GPT: the autoregressive branch (trains the tiny GPT once)
 =====================  =============================================
 
 Each module holds the chapter's drawing functions (they take data and return a
@@ -28,6 +30,16 @@ matplotlib ``Figure``) and the site's figures, marked with ``@figure``::
     def _html_chicken_view():
         return "<!doctype html>..."            # a str is written as it is (UTF-8)
 
+A figure that is not a picture -- the Playground's ONNX model, its vocabulary -- is a
+``kind="file"``: its function takes the output folder, writes the files named in
+``outputs`` into it and returns nothing; ``versioned`` adds distributions whose
+version its bytes depend on::
+
+    @figure("playground-model", kind="file", outputs=("playground-model.onnx",),
+            versioned=("onnx", "onnxruntime"))
+    def _files_playground(out_dir):
+        export_playground(out_dir)             # writes out_dir / "playground-model.onnx"
+
 ``@figure`` only marks the function: importing a module registers nothing.
 ``load_all()`` imports the modules named in ``FIGURE_MODULES`` (a new chapter adds
 its module there) and collects the marked functions; ``bertguide figures`` (or
@@ -35,9 +47,10 @@ its module there) and collects the marked functions; ``bertguide figures`` (or
 ``docs/figures/``. Pages reference them as ``![alt](figures/NAME.svg)``. Rules a
 figure function follows:
 
-* it takes no arguments and seeds anything random itself (``torch.manual_seed``);
+* it takes no arguments (a ``kind="file"`` function: the output folder) and seeds
+  anything random itself (``torch.manual_seed``);
 * it returns a matplotlib ``Figure`` (saved as SVG, and also PNG when ``formats``
-  says so) or a ``str`` of HTML;
+  says so) or a ``str`` of HTML, or writes its ``outputs`` (``kind="file"``);
 * it reads the model and text through the package (``BertModel.from_pretrained()``,
   ``bertguide.corpus``), never from the network.
 
@@ -49,8 +62,9 @@ The cache: ``manifest.json`` in the output folder records, per file, a hash of
 everything the figure depends on (the source of the figure's own module and of the
 modules in ``DEFAULT_DEPENDS`` and ``depends``: this registry, the style, the analysis
 helpers, the model code and the corpora; the versions of bertguide, torch, matplotlib
-and gensim; the SHA-256 of the embedded model's weights) and of the file written. A
-figure is re-rendered only when that hash changed or the file is missing or was edited.
+and gensim, and of the figure's ``versioned`` distributions; the SHA-256 of the
+embedded model's weights) and of the file written. A figure is re-rendered only when
+that hash changed or the file is missing or was edited.
 
 Left out: parallel rendering and figures that depend on data outside the package.
 """
@@ -78,6 +92,8 @@ FIGURE_MODULES: tuple[str, ...] = (
     "bertguide.figures.encoder",
     "bertguide.figures.contextual",
     "bertguide.figures.attention_maps",
+    "bertguide.figures.playground",
+    "bertguide.figures.gpt",
 )
 
 # What every figure is drawn with: the source of these modules is part of every
@@ -113,13 +129,17 @@ class Figure:
     """One registered figure: a function that draws it and the files it becomes."""
 
     name: str  # file stem under the output folder
-    function: Callable[[], object]
-    kind: str = "matplotlib"  # "matplotlib" (returns a Figure) or "html" (returns a str)
+    function: Callable[..., object]
+    kind: str = "matplotlib"  # "matplotlib" (returns a Figure), "html" (a str) or "file"
     formats: tuple[str, ...] = ("svg",)
     depends: tuple[str, ...] = ()  # modules beyond DEFAULT_DEPENDS and its own
+    outputs: tuple[str, ...] = ()  # kind="file": the files its function writes
+    versioned: tuple[str, ...] = ()  # distributions beyond VERSIONED its bytes depend on
 
     @property
     def files(self) -> tuple[str, ...]:
+        if self.kind == "file":
+            return self.outputs
         if self.kind == "html":
             return (f"{self.name}.html",)
         return tuple(f"{self.name}.{fmt}" for fmt in self.formats)
@@ -131,7 +151,9 @@ def figure(
     kind: str = "matplotlib",
     formats: tuple[str, ...] = ("svg",),
     depends: tuple[str, ...] = (),
-) -> Callable[[Callable[[], object]], Callable[[], object]]:
+    outputs: tuple[str, ...] = (),
+    versioned: tuple[str, ...] = (),
+) -> Callable[[Callable[..., object]], Callable[..., object]]:
     """Mark the decorated function as the site figure ``name`` (see the module docstring).
 
     The function gets a ``figure_spec`` attribute (a :class:`Figure`) and is otherwise
@@ -141,14 +163,24 @@ def figure(
         raise ValueError(
             f"figure name must be a plain file stem like 'attention-grid', got {name!r}"
         )
-    if kind not in ("matplotlib", "html"):
-        raise ValueError(f"kind must be 'matplotlib' or 'html', got {kind!r}")
+    if kind not in ("matplotlib", "html", "file"):
+        raise ValueError(f"kind must be 'matplotlib', 'html' or 'file', got {kind!r}")
+    outputs = tuple(outputs)
+    if (kind == "file") != bool(outputs):
+        raise ValueError(
+            f"outputs: a kind='file' figure names its files, others none; got {outputs!r}"
+        )
+    for output in outputs:
+        if not isinstance(output, str) or not output or "/" in output or output.startswith("."):
+            raise ValueError(f"outputs must be plain file names like 'model.onnx', got {output!r}")
     formats = tuple(formats)
     if kind == "matplotlib" and (not formats or any(f not in FORMATS for f in formats)):
         raise ValueError(f"formats must be a non-empty subset of {FORMATS}, got {formats!r}")
 
-    def mark(function: Callable[[], object]) -> Callable[[], object]:
-        function.figure_spec = Figure(name, function, kind, formats, tuple(depends))
+    def mark(function: Callable[..., object]) -> Callable[..., object]:
+        function.figure_spec = Figure(
+            name, function, kind, formats, tuple(depends), outputs, tuple(versioned)
+        )
         return function
 
     return mark
@@ -208,8 +240,14 @@ def render(fig_spec: Figure, out_dir: Path) -> list[Path]:
     import matplotlib.pyplot as plt
 
     matplotlib.use("Agg")
-    result = fig_spec.function()
     out_dir.mkdir(parents=True, exist_ok=True)
+    if fig_spec.kind == "file":
+        fig_spec.function(out_dir)
+        missing = [name for name in fig_spec.outputs if not (out_dir / name).is_file()]
+        if missing:
+            raise RuntimeError(f"figure {fig_spec.name!r} did not write {missing} into {out_dir}")
+        return [out_dir / name for name in fig_spec.outputs]
+    result = fig_spec.function()
     written = []
     if fig_spec.kind == "html":
         if not isinstance(result, str):
@@ -264,7 +302,8 @@ def input_hash(fig_spec: Figure) -> str:
         fig_spec.kind,
         ",".join(fig_spec.formats),
         inspect.getsource(fig_spec.function),
-        *(f"{name} {_version(name)}" for name in VERSIONED),
+        *(f"{name} {_version(name)}" for name in (*VERSIONED, *fig_spec.versioned)),
+        *fig_spec.outputs,
         EXPECTED_SHA256["model.safetensors"],
         *(_module_source(name) for name in modules),
     ]

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import itertools
 
+import torch
+
 from bertguide.analysis.attention_maps import (
     Attention,
     check_attention,
@@ -28,16 +30,37 @@ from bertguide.analysis.attention_maps import (
 )
 from bertguide.analysis.patterns import MASS_PATTERNS, PATTERNS, default_scores
 from bertguide.figures import figure
-from bertguide.figures.style import CMAP, COLUMN_INCHES, INK, SMALL_PT, new_figure, style_ticks
+from bertguide.figures.style import (
+    CMAP,
+    COLUMN_INCHES,
+    INK,
+    PIXELS,
+    SMALL_PT,
+    new_figure,
+    style_ticks,
+)
 from bertguide.views import attention_view
 
 # A head must send at least this share of attention to a pattern's target to be drawn
 # as an example of it.
 GALLERY_THRESHOLD = 0.3
+# plot_token_by_layer prints the share in the cells of at least this much attention
+LABELLED = 0.1
 
 
 def plot_attention(attention: Attention, layer: int, head: int | None = None, ax=None):
-    """Heatmap of one head (or, with ``head=None``, the mean of the layer's heads)."""
+    """Heatmap of one head (or, with ``head=None``, the mean of the layer's heads).
+
+    Draws ``attention.weights[layer, head]`` (T, T): row i is how much token i attends
+    to each token j. Returns the matplotlib figure (imported only when drawing).
+
+    >>> from bertguide.analysis.attention_maps import get_attention
+    >>> fig = plot_attention(get_attention("The cat sat."), layer=2, head=0)
+    >>> [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    ['[CLS]', 'the', 'cat', 'sat', '.', '[SEP]']
+    >>> fig.axes[0].get_title()
+    'layer 2, head 0'
+    """
     check_attention(attention)
     check_layer_head(attention, layer, head)
     w = attention.weights[layer]  # (N, T, T)
@@ -48,7 +71,7 @@ def plot_attention(attention: Attention, layer: int, head: int | None = None, ax
         size = 1.6 + 0.28 * T
         fig, axes = new_figure(size + 0.6, size)
         ax = axes[0, 0]
-    image = ax.imshow(matrix, cmap=CMAP, vmin=0.0, vmax=1.0)
+    image = ax.imshow(matrix, cmap=CMAP, vmin=0.0, vmax=1.0, interpolation=PIXELS)
     ax.set_xticks(range(T), attention.tokens, rotation=90)
     ax.set_yticks(range(T), attention.tokens)
     ax.set_xlabel("attends to (key)")
@@ -108,32 +131,61 @@ def plot_head_view(
     return ax.figure
 
 
-def plot_attention_grid(attention: Attention, token: str | int | None = None):
-    """All layers (rows) x heads (columns); with ``token``, only that query row per head.
+def attention_mosaic(attention: Attention, token: str | int | None = None):
+    """Every layer's and head's matrix tiled into one array, NaN between the tiles.
 
-    Drawn to the width of the page's text column whatever the number of heads.
+    Tile (l, n) holds ``weights[l, n]`` (T x T), or with ``token`` only that query's
+    row (1 x T); tiles are one cell apart. Returns (mosaic, tile height, tile width).
     """
     check_attention(attention)
-    L, N = attention.num_layers, attention.num_heads
-    cell = (COLUMN_INCHES - 0.8) / N
-    fig, axes = new_figure(COLUMN_INCHES, cell * L + 1.0, L, N)
+    L, N, T = attention.num_layers, attention.num_heads, len(attention.tokens)
     rows = None if token is None else attention.index(token)
+    h = T if rows is None else 1
+    mosaic = torch.full((L * (h + 1) - 1, N * (T + 1) - 1), float("nan"))
     for layer, head in itertools.product(range(L), range(N)):
-        ax = axes[layer, head]
         matrix = attention.weights[layer, head]  # (T, T)
         if rows is not None:
             matrix = matrix[rows : rows + 1]  # (1, T)
-        ax.imshow(matrix.numpy(), cmap=CMAP, vmin=0.0, vmax=1.0, aspect="auto")
-        ax.set_xticks([])
-        ax.set_yticks([])
-        if layer == 0:
-            ax.set_title(str(head), fontsize=9, color=INK)
-        if head == 0:
-            ax.set_ylabel(f"layer {layer}", fontsize=9, color=INK)
-    what = "all tokens" if rows is None else f"token {attention.tokens[rows]!r}"
-    fig.suptitle(f"every layer (rows) and head (columns 0-{N - 1}), {what}", color=INK)
-    fig.tight_layout(pad=0.4, h_pad=0.3, w_pad=0.3)
+        top, left = layer * (h + 1), head * (T + 1)
+        mosaic[top : top + h, left : left + T] = matrix
+    return mosaic, h, T
+
+
+def plot_attention_grid(attention: Attention, token: str | int | None = None):
+    """All layers (rows) x heads (columns); with ``token``, only that query row per head.
+
+    Drawn as one image (the tiles of ``attention_mosaic``, white between them) to the
+    width of the page's text column, whatever the number of heads.
+    """
+    mosaic, h, T = attention_mosaic(attention, token)
+    L, N = attention.num_layers, attention.num_heads
+    cell = (COLUMN_INCHES - 0.8) / N
+    fig, axes = new_figure(COLUMN_INCHES, cell * L * (0.35 if h == 1 else 1) + 1.0)
+    ax = axes[0, 0]
+    cmap = matplotlib_colormap(CMAP)
+    cmap.set_bad("white")
+    ax.imshow(mosaic.numpy(), cmap=cmap, vmin=0.0, vmax=1.0, aspect="auto", interpolation=PIXELS)
+    ax.set_xticks([n * (T + 1) + (T - 1) / 2 for n in range(N)], [str(n) for n in range(N)])
+    ax.set_yticks(
+        [layer * (h + 1) + (h - 1) / 2 for layer in range(L)],
+        [f"layer {layer}" for layer in range(L)],
+    )
+    ax.xaxis.tick_top()
+    ax.tick_params(length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    style_ticks(ax)
+    what = "all tokens" if token is None else f"token {attention.tokens[attention.index(token)]!r}"
+    ax.set_title(f"every layer (rows) and head (columns 0-{N - 1}), {what}", color=INK)
+    fig.tight_layout(pad=0.4)
     return fig
+
+
+def matplotlib_colormap(name: str):
+    """A copy of matplotlib's colour map ``name`` (safe to change, e.g. its NaN colour)."""
+    import matplotlib
+
+    return matplotlib.colormaps[name].copy()
 
 
 def plot_token_by_layer(
@@ -146,9 +198,12 @@ def plot_token_by_layer(
     if ax is None:
         fig, axes = new_figure(1.2 + 0.36 * T, 1.0 + 0.35 * L)
         ax = axes[0, 0]
-    ax.imshow(matrix, cmap=CMAP, vmin=0.0, vmax=max(0.5, float(matrix.max())), aspect="auto")
+    top = max(0.5, float(matrix.max()))
+    ax.imshow(matrix, cmap=CMAP, vmin=0.0, vmax=top, aspect="auto", interpolation=PIXELS)
     for layer, k in itertools.product(range(L), range(T)):
         value = matrix[layer, k]
+        if value < LABELLED:
+            continue  # the small shares are the colour alone: the eye finds the big ones
         color = "white" if value > 0.3 else INK
         text = f"{value:.2f}"[1:] if value < 0.995 else "1"  # .20 for 0.20
         ax.text(k, layer, text, ha="center", va="center", fontsize=SMALL_PT, color=color)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bertguide.analysis.embeddings import EMBEDDINGS_PAIR, EmbeddingParts, embedding_parts
 from bertguide.figures import figure
-from bertguide.figures.style import COLUMN_INCHES, INK, SMALL_PT, new_figure
+from bertguide.figures.style import COLUMN_INCHES, INK, PIXELS, SMALL_PT, new_figure
 
 SEGMENT_COLOURS = ("#e3f2fd", "#fff3e0")  # sentence A, sentence B
 
@@ -50,7 +50,14 @@ def plot_embedding_parts(parts: EmbeddingParts, dims: int = 16):
         ax.text(-0.2, y + 0.3, title, **label)
         for i in range(T):
             extent = (i, i + 0.9, y + 0.1, y + 0.5)
-            ax.imshow(strip[i : i + 1], extent=extent, cmap="RdBu_r", vmin=-limit, vmax=limit)
+            ax.imshow(
+                strip[i : i + 1],
+                extent=extent,
+                cmap="RdBu_r",
+                vmin=-limit,
+                vmax=limit,
+                interpolation=PIXELS,
+            )
             ax.text(i + 0.45, y + 0.68, labels[i], fontsize=SMALL_PT, **centred)
     note = f"each strip: the first {dims} of {C} numbers, blue < 0 < red, one scale per row"
     ax.text(T, -len(rows) + 0.02, note, ha="right", va="top", fontsize=SMALL_PT, color=INK)

@@ -15,6 +15,11 @@ CMAP = "Blues"  # attention weights: 0 white, 1 dark blue
 # A figure at most COLUMN_INCHES wide is shown at its own size, so text of SMALL_PT
 # points (4/3 px each) is 10 px on the page: the smallest the guide draws.
 COLUMN_INCHES = 7.15
+
+# imshow(..., interpolation=PIXELS): an SVG then carries each matrix at its own size,
+# one pixel a cell, and the browser scales it up without smoothing; resampled to the
+# figure's resolution instead, a 16 x 16 heatmap costs a hundred times the bytes.
+PIXELS = "none"
 SMALL_PT = 7.6
 
 

@@ -1,0 +1,518 @@
+"""Pictures of the chapter "GPT: the autoregressive branch", and the tiny GPT they show.
+
+The chapter trains nothing itself: a GPT of the guide's own (``GPTConfig.tiny()``: bytes
+as tokens, 2 layers, 64 wide) learns next-byte prediction on the offline corpus here,
+once per machine, with the package's one training loop (``bertguide.training.train``):
+
+    data      the UTF-8 bytes of the training documents of the Wikipedia sample and the
+              Lee news corpus (``corpus.sentence_documents``), cut into windows of
+              ``n_positions`` bytes; a window is one example
+    held out  the first ``eval_windows`` windows of the held-out documents' bytes
+    measure   the mean next-byte loss on them (nats), its perplexity e^loss, and bits
+              per byte; against ln 256 (no knowledge) and a unigram byte model
+
+``tiny_gpt()`` returns the trained model and its report, from the per-user cache of
+``bertguide.cache`` (trained on the first call, about two minutes on 2 CPU cores; the
+folder name changes when the settings or this code do). The report holds the settings,
+the losses, the wall time, the learning curve and four continuations of one prompt
+(greedy; sampled at temperature 0.8 and 1.2 with top-k 20), shown as they come.
+
+The site's figures: ``gpt-loss-curve`` (the learning curve), ``gpt-generations`` (the
+continuations), ``lm-parameter-growth`` (published parameter counts, log scale, from
+``bertguide.history``) and ``lm-timeline`` (the four generations of language models).
+The figure build prints the training's wall time on stderr.
+
+Dimension legend: B = windows per batch, T = bytes per window (n_positions), V = 256.
+
+Left out: a real tokenizer (bytes keep the vocabulary at 256 and need no training),
+longer runs, learning-rate search, and GPUs.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import hashlib
+import importlib
+import inspect
+import json
+import math
+import sys
+import textwrap
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from bertguide.cache import cached_run, read_report, run_directory
+from bertguide.corpus import CORPORA, sentence_documents
+from bertguide.figures import figure
+from bertguide.figures.style import COLUMN_INCHES, INK, SMALL_PT, new_figure, style_ticks
+from bertguide.generation import generate
+from bertguide.gpt import _CONV1D_SUFFIXES, GPT2LMHeadModel, GPTConfig, convert_hf_gpt2_state_dict
+from bertguide.history import GENERATIONS, LANGUAGE_MODELS
+from bertguide.training import TrainingConfig, train
+
+PROMPT = "The history of "
+# The modules the trained weights depend on. The run's cache key hashes their code and
+# that of the functions here that train (``_training_code``) without docstrings and
+# comments, so editing prose, or redrawing a figure, keeps the trained run.
+DEPENDS = (
+    "bertguide.gpt",
+    "bertguide.generation",
+    "bertguide.training",
+    "bertguide.corpus",
+    "bertguide.cache",
+)
+
+
+@dataclass(frozen=True)
+class TinyGPTSettings:
+    """Everything the tiny GPT's run depends on (the cache key is made from it)."""
+
+    n_layer: int = 2  # decoder blocks
+    n_embd: int = 64  # width (C)
+    n_head: int = 4  # heads per layer
+    n_positions: int = 64  # context window and window length (T)
+    max_steps: int = 400  # optimiser steps
+    batch_size: int = 32  # windows per step (B)
+    learning_rate: float = 3e-3  # peak; linear warmup, then linear decay to 0
+    warmup_steps: int = 20
+    weight_decay: float = 0.01
+    eval_every: int = 50  # held-out loss every this many steps (the curve's points)
+    eval_windows: int = 128  # held-out windows of T bytes
+    new_tokens: int = 160  # bytes generated after the prompt
+    threads: int = 2  # torch.set_num_threads during the run
+    seed: int = 0  # initialisation, batches and sampling
+
+    def config(self) -> GPTConfig:
+        """The model's ``GPTConfig``: ``tiny()`` with these sizes."""
+        return GPTConfig.tiny(
+            n_layer=self.n_layer,
+            n_embd=self.n_embd,
+            n_head=self.n_head,
+            n_positions=self.n_positions,
+        )
+
+
+DEFAULT_SETTINGS = TinyGPTSettings()
+
+
+def corpus_bytes(split: str) -> bytes:
+    """The UTF-8 bytes of the Wikipedia and Lee documents of ``split`` ("train" or
+    "heldout"): one document a line, its sentences joined by spaces.
+
+    >>> corpus_bytes("heldout")[:30]
+    b'Giving alms to the poor is oft'
+    """
+    if split not in ("train", "heldout"):
+        raise ValueError(f"split must be 'train' or 'heldout', got {split!r}")
+    lines = [" ".join(doc) for name in CORPORA for doc in sentence_documents(name, split)]
+    return "\n".join(lines).encode("utf-8")
+
+
+def byte_windows(data: bytes, T: int) -> torch.Tensor:
+    """Non-overlapping windows of ``T`` bytes as ids: (len(data) // T, T), dtype long.
+
+    >>> byte_windows(b"abcdefg", 3).tolist()
+    [[97, 98, 99], [100, 101, 102]]
+    """
+    if not isinstance(data, (bytes, bytearray)):
+        raise TypeError(f"data must be bytes, not {type(data).__name__}")
+    if isinstance(T, bool) or not isinstance(T, int) or T < 2:
+        raise ValueError(f"T must be an int >= 2, got {T!r}")
+    n = len(data) // T
+    ids = torch.frombuffer(bytearray(data[: n * T]), dtype=torch.uint8).long()
+    return ids.view(n, T)  # (N, T)
+
+
+def unigram_loss(train_data: bytes, heldout_data: bytes) -> float:
+    """Cross-entropy (nats per byte) of ``heldout_data`` under the byte frequencies of
+    ``train_data`` (add-one smoothed): what a model that ignores context achieves."""
+    counts = Counter(train_data)
+    total = len(train_data) + 256
+    log_p = {b: math.log((counts.get(b, 0) + 1) / total) for b in range(256)}
+    return -sum(log_p[b] for b in heldout_data) / len(heldout_data)
+
+
+def lm_loss(model: GPT2LMHeadModel, batch: torch.Tensor) -> torch.Tensor:
+    """Mean next-byte loss of a batch of windows (B, T): the labels are the ids."""
+    return model(batch, labels=batch).loss
+
+
+class HeldOutLoss:
+    """``eval_fn`` for ``train``: the mean next-byte loss over fixed held-out windows."""
+
+    def __init__(self, windows: torch.Tensor, batch_size: int = 64) -> None:
+        self.batches = windows.split(batch_size)  # each (B, T)
+
+    @torch.no_grad()
+    def __call__(self, model: GPT2LMHeadModel) -> dict[str, float]:
+        losses = [float(lm_loss(model, batch)) * batch.size(0) for batch in self.batches]
+        return {"heldout_loss": sum(losses) / sum(b.size(0) for b in self.batches)}
+
+
+def decode(ids: list[int]) -> str:
+    """Bytes to text; a byte sequence that is not valid UTF-8 shows as U+FFFD."""
+    return bytes(ids).decode("utf-8", errors="replace")
+
+
+def continuations(
+    model: GPT2LMHeadModel, prompt: str = PROMPT, new_tokens: int = 160, seed: int = 0
+) -> dict[str, str]:
+    """The prompt continued four ways: greedy, and sampled (top-k 20) at three temperatures.
+
+    Returns {"greedy": ..., "t=0.8, top-k 20": ..., "t=1.2, top-k 20": ...} without the
+    prompt; each sampled one with its own generator seeded with ``seed``.
+    """
+    if not isinstance(prompt, str) or not prompt:
+        raise ValueError("prompt must be a non-empty str")
+    model.eval()
+    ids = torch.tensor([list(prompt.encode("utf-8"))])  # (1, T)
+    runs = {"greedy": dict(do_sample=False)}
+    for temperature in (0.8, 1.2):
+        generator = torch.Generator().manual_seed(seed)
+        runs[f"t={temperature}, top-k 20"] = dict(
+            do_sample=True, temperature=temperature, top_k=20, generator=generator
+        )
+    return {
+        name: decode(generate(model, ids, new_tokens, **kwargs)[0, ids.size(1) :].tolist())
+        for name, kwargs in runs.items()
+    }
+
+
+def train_tiny_gpt(
+    settings: TinyGPTSettings = DEFAULT_SETTINGS, *, show_progress: bool | None = None
+) -> tuple[GPT2LMHeadModel, dict]:
+    """Train the tiny GPT from random weights; return (model in eval mode, report)."""
+    if not isinstance(settings, TinyGPTSettings):
+        raise TypeError(f"settings must be a TinyGPTSettings, not {type(settings).__name__}")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(settings.threads)
+    try:
+        T = settings.n_positions
+        train_data, heldout_data = corpus_bytes("train"), corpus_bytes("heldout")
+        examples = byte_windows(train_data, T)  # (N, T): default_collate stacks rows
+        heldout = HeldOutLoss(byte_windows(heldout_data, T)[: settings.eval_windows])
+        torch.manual_seed(settings.seed)
+        model = GPT2LMHeadModel(settings.config())
+        before = heldout(model.eval())["heldout_loss"]
+        config = TrainingConfig(
+            max_steps=settings.max_steps,
+            batch_size=settings.batch_size,
+            learning_rate=settings.learning_rate,
+            weight_decay=settings.weight_decay,
+            warmup_steps=settings.warmup_steps,
+            eval_every=settings.eval_every,
+            seed=settings.seed,
+            show_progress=show_progress,
+        )
+        history = train(model.train(), examples, config, loss_fn=lm_loss, eval_fn=heldout)
+        model.eval()
+        texts = continuations(model, PROMPT, settings.new_tokens, settings.seed)
+    finally:
+        torch.set_num_threads(threads)
+    loss = history.evals[-1]["heldout_loss"]
+    report = {
+        "settings": dataclasses.asdict(settings),
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "train_bytes": len(train_data),
+        "heldout_bytes": settings.eval_windows * T,
+        "initial_loss": before,
+        "heldout_loss": loss,
+        "heldout_perplexity": math.exp(loss),
+        "bits_per_byte": loss / math.log(2),
+        "uniform_loss": math.log(256),
+        "unigram_loss": unigram_loss(train_data, heldout_data),
+        "wall_time_s": history.wall_time_s,
+        "steps": len(history.steps),
+        "prompt": PROMPT,
+        "generations": texts,
+        "torch": torch.__version__,
+        "history": history.to_dict(),
+    }
+    return model, report
+
+
+def to_hf_state_dict(model: GPT2LMHeadModel) -> dict[str, torch.Tensor]:
+    """The weights as transformers' GPT-2 stores them: Conv1D weights (in, out), the tied
+    ``lm_head.weight`` left out (``convert_hf_gpt2_state_dict`` undoes both)."""
+    state = {}
+    for key, tensor in model.state_dict().items():
+        if key == "lm_head.weight":
+            continue
+        state[key] = tensor.t().contiguous() if key.endswith(_CONV1D_SUFFIXES) else tensor
+    return state
+
+
+def _run(settings: TinyGPTSettings, folder: Path) -> dict:
+    from safetensors.torch import save_file
+
+    model, report = train_tiny_gpt(settings)
+    save_file(to_hf_state_dict(model), str(folder / "model.safetensors"))
+    hf_config = {"architectures": ["GPT2LMHeadModel"], **settings.config().to_hf_dict()}
+    (folder / "config.json").write_text(json.dumps(hf_config, indent=1) + "\n", encoding="utf-8")
+    return report
+
+
+def _code(obj) -> str:
+    """The syntax tree of a module, function or class without docstrings or comments."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(obj)))
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (
+            isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef))
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree)
+
+
+def _training_code() -> str:
+    """A hash of the code the trained weights depend on: ``DEPENDS`` and the functions
+    here that train."""
+    parts = [
+        _code(f)
+        for f in (corpus_bytes, byte_windows, unigram_loss, lm_loss, HeldOutLoss, decode,
+                  continuations, train_tiny_gpt, to_hf_state_dict, _run)
+    ]  # fmt: skip
+    parts += [_code(importlib.import_module(name)) for name in DEPENDS]
+    return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()[:16]
+
+
+def tiny_gpt_directory(settings: TinyGPTSettings = DEFAULT_SETTINGS) -> Path:
+    """The cache folder of the run with ``settings``, trained there first if missing."""
+    directory = run_directory("tiny-gpt", (settings, _training_code()), ())
+    return cached_run(
+        directory,
+        lambda folder: _run(settings, folder),
+        f"training the tiny GPT ({settings.max_steps} steps, about two minutes)",
+    )
+
+
+def tiny_gpt(settings: TinyGPTSettings = DEFAULT_SETTINGS) -> tuple[GPT2LMHeadModel, dict]:
+    """(the trained tiny GPT in eval mode, its report), from the cache (see the docstring).
+
+    Example (trains for about two minutes the first time on a machine)::
+
+        model, report = tiny_gpt()
+        report["heldout_loss"], report["generations"]["greedy"]
+    """
+    from safetensors.torch import load_file
+
+    directory = tiny_gpt_directory(settings)
+    config = settings.config()
+    model = GPT2LMHeadModel(config)
+    state = convert_hf_gpt2_state_dict(load_file(str(directory / "model.safetensors")), config)
+    model.load_state_dict(state)
+    return model.eval(), read_report(directory)
+
+
+# --- drawing -------------------------------------------------------------------------
+
+GENERATION_COLOURS = {1: "#8d6e63", 2: "#2e7d32", 3: "#1e63c4", 4: "#c62828"}
+TRAIN_COLOUR, HELDOUT_COLOUR = "#90caf9", "#c62828"
+
+
+def plot_loss_curve(report: dict):
+    """The tiny GPT's learning curve: training loss per step (and its 20-step mean), the
+    held-out loss at each evaluation, and two baselines (uniform and unigram bytes)."""
+    history = report["history"]
+    steps, loss = history["steps"], history["loss"]
+    if not steps:
+        raise ValueError("report['history'] has no steps to draw")
+    fig, axes = new_figure(COLUMN_INCHES, 3.3)
+    ax = axes[0, 0]
+    ax.plot(steps, loss, color=TRAIN_COLOUR, linewidth=0.8, label="training loss (one batch)")
+    window = 20
+    means = [
+        sum(loss[max(0, i - window + 1) : i + 1]) / min(i + 1, window) for i in range(len(loss))
+    ]
+    ax.plot(steps, means, color="#1565c0", linewidth=1.6, label=f"training, mean of {window} steps")
+    evals = [(0, report["initial_loss"])] + [
+        (e["step"], e["heldout_loss"]) for e in history["evals"]
+    ]
+    ax.plot(*zip(*evals, strict=True), "o-", color=HELDOUT_COLOUR, markersize=3.5, linewidth=1.2,
+            label="held-out loss")  # fmt: skip
+    for value, text in (
+        (report["uniform_loss"], "every byte equally likely (ln 256)"),
+        (report["unigram_loss"], "byte frequencies only (unigram)"),
+    ):
+        ax.axhline(value, color="#78909c", linestyle="--", linewidth=0.9)
+        ax.text(steps[-1], value + 0.06, text, ha="right", va="bottom", color=INK,
+                fontsize=SMALL_PT)  # fmt: skip
+    ax.set_xlabel("optimiser step")
+    ax.set_ylabel("next-byte loss (nats)")
+    ax.set_ylim(bottom=min(min(loss), evals[-1][1]) - 0.3, top=report["uniform_loss"] + 0.5)
+    ax.legend(fontsize=SMALL_PT, frameon=False, loc="center right")
+    style_ticks(ax)
+    fig.tight_layout(pad=0.4)
+    return fig
+
+
+GENERATION_LABELS = {
+    "greedy": "greedy (always the most likely byte)",
+    "t=0.8, top-k 20": "sampled, temperature 0.8, top-k 20",
+    "t=1.2, top-k 20": "sampled, temperature 1.2, top-k 20",
+}
+
+
+def _shown(text: str, width: int) -> list[str]:
+    """Generated text as lines of at most ``width`` characters; a newline shows as ⏎."""
+    text = text.replace("\n", "⏎")
+    return [text[i : i + width] for i in range(0, len(text), width)] or [""]
+
+
+def plot_generations(prompt: str, generations: dict[str, str], width: int = 76):
+    """The prompt's continuations, one panel each, as they came (not edited)."""
+    if not generations:
+        raise ValueError("generations must name at least one continuation")
+    blocks = [
+        (GENERATION_LABELS.get(k, k), _shown(prompt + v, width)) for k, v in generations.items()
+    ]
+    line_in = 0.19
+    height = 0.25 + sum(0.3 + line_in * len(lines) for _, lines in blocks)
+    fig, axes = new_figure(COLUMN_INCHES, height)
+    ax = axes[0, 0]
+    ax.set_axis_off()
+    ax.set_xlim(0, 1)
+    ax.set_ylim(height, 0)  # inches from the top
+    y = 0.12
+    for label, lines in blocks:
+        ax.text(0.0, y, label, fontsize=9, fontweight="bold", color=INK, va="top")
+        y += 0.27
+        for i, line in enumerate(lines):
+            ax.text(0.02, y, line, fontsize=8.2, family="DejaVu Sans Mono", color=INK,
+                    va="top", parse_math=False)  # fmt: skip
+            if i == 0:  # the prompt, underlined by a bar beneath its characters
+                ax.text(0.02, y, prompt, fontsize=8.2, family="DejaVu Sans Mono",
+                        color="#1e63c4", va="top", parse_math=False)  # fmt: skip
+            y += line_in
+        y += 0.03
+    fig.subplots_adjust(left=0.01, right=0.99, top=1, bottom=0)
+    return fig
+
+
+def plot_parameter_growth(records=LANGUAGE_MODELS):
+    """Published parameter counts by year, on a log scale, coloured by generation.
+
+    Rows without a published count are named under the axis instead of being guessed.
+    """
+    counted = [r for r in records if r.parameters is not None]
+    if not counted:
+        raise ValueError("records must hold at least one row with a parameter count")
+    fig, axes = new_figure(COLUMN_INCHES, 4.0)
+    ax = axes[0, 0]
+    ax.set_yscale("log")
+    for generation in sorted({r.generation for r in counted}):
+        rows = [r for r in counted if r.generation == generation]
+        ax.scatter([r.year for r in rows], [r.parameters for r in rows], s=28, zorder=3,
+                   color=GENERATION_COLOURS[generation], label=GENERATIONS[generation])  # fmt: skip
+    left = {"GPT-1", "InstructGPT", "Chinchilla", "Gopher", "LLaMA", "T5-11B"}
+    for r in counted:
+        side = -1 if r.model in left else 1
+        below = -7 if r.model == "ELMo" else -3  # just under GPT-1, same year
+        ax.annotate(r.model, (r.year, r.parameters), xytext=(6 * side, below),
+                    textcoords="offset points", ha="left" if side > 0 else "right",
+                    fontsize=SMALL_PT, color=INK)  # fmt: skip
+    years = [r.year for r in counted]
+    ax.set_xlim(min(years) - 1.5, max(years) + 1.5)
+    ax.set_ylim(3e7, 2e12)
+    ticks = [1e8, 1e9, 1e10, 1e11, 1e12]  # written out: a superscript would be too small
+    ax.set_yticks(ticks, ["100 M", "1 B", "10 B", "100 B", "1 T"])
+    ax.minorticks_off()
+    ax.set_xlabel("year of the paper or announcement")
+    ax.set_ylabel("parameters (published)")
+    missing = [
+        f"{r.model} ({r.year})" for r in records if r.parameters is None and r.generation > 2
+    ]
+    if missing:
+        ax.text(0.99, 0.02, "no published count: " + ", ".join(missing), transform=ax.transAxes,
+                ha="right", va="bottom", fontsize=SMALL_PT, color=INK)  # fmt: skip
+    ax.legend(fontsize=SMALL_PT, frameon=False, loc="upper left")
+    ax.grid(axis="y", color="#eceff1", linewidth=0.8)
+    style_ticks(ax)
+    fig.tight_layout(pad=0.4)
+    return fig
+
+
+def _count(parameters: int | None, generation: int) -> str:
+    if parameters is None:
+        return "size not published" if generation > 2 else "-"
+    for scale, unit in ((1e9, "B"), (1e6, "M")):
+        if parameters >= scale:
+            return f"{parameters / scale:.3g} {unit} parameters"
+    return f"{parameters:,} parameters"
+
+
+def plot_timeline(records=LANGUAGE_MODELS):
+    """The table as a timeline, one row per model in time order, coloured by generation."""
+    rows = sorted(records, key=lambda r: r.year)
+    if not rows:
+        raise ValueError("records must hold at least one row")
+    step = 0.205
+    height = 0.75 + step * len(rows)
+    fig, axes = new_figure(COLUMN_INCHES, height)
+    ax = axes[0, 0]
+    ax.set_axis_off()
+    ax.set_xlim(0, COLUMN_INCHES)
+    ax.set_ylim(height, 0)
+    top = 0.5
+    ax.plot([0.62, 0.62], [top - 0.05, top + step * (len(rows) - 1) + 0.05], color="#b0bec5")
+    for i, r in enumerate(rows):
+        y = top + step * i
+        colour = GENERATION_COLOURS[r.generation]
+        ax.text(0.5, y, str(r.year), ha="right", va="center", fontsize=SMALL_PT, color=INK)
+        ax.plot([0.62], [y], "o", color=colour, markersize=5)
+        ax.text(0.76, y, r.model, va="center", fontsize=8.2, color=INK, fontweight="bold")
+        ax.text(2.45, y, r.organisation, va="center", fontsize=SMALL_PT, color=INK)
+        ax.text(
+            4.35, y, _count(r.parameters, r.generation), va="center", fontsize=SMALL_PT, color=INK
+        )
+    x = 0.0
+    for generation, name in GENERATIONS.items():
+        ax.plot([x + 0.08], [0.14], "o", color=GENERATION_COLOURS[generation], markersize=5)
+        ax.text(x + 0.18, 0.14, f"{generation}. {name}", va="center", fontsize=SMALL_PT, color=INK)
+        x += 1.79
+    fig.subplots_adjust(left=0.01, right=0.99, top=1, bottom=0)
+    return fig
+
+
+# --- the site's figures ----------------------------------------------------------------
+
+FIGURE_DEPENDS = (*DEPENDS, "bertguide.history")
+
+
+def _report_with_time() -> dict:
+    _, report = tiny_gpt()
+    print(
+        f"tiny GPT: {report['steps']} steps trained in {report['wall_time_s']:.0f} s wall "
+        f"time; held-out loss {report['heldout_loss']:.3f} nats per byte",
+        file=sys.stderr,
+    )
+    return report
+
+
+@figure("gpt-loss-curve", depends=FIGURE_DEPENDS, versioned=("safetensors",))
+def _fig_gpt_loss_curve():
+    return plot_loss_curve(_report_with_time())
+
+
+@figure("gpt-generations", depends=FIGURE_DEPENDS, versioned=("safetensors",))
+def _fig_gpt_generations():
+    report = _report_with_time()
+    return plot_generations(report["prompt"], report["generations"])
+
+
+@figure("lm-parameter-growth", depends=("bertguide.history",))
+def _fig_parameter_growth():
+    return plot_parameter_growth(LANGUAGE_MODELS)
+
+
+@figure("lm-timeline", depends=("bertguide.history",))
+def _fig_timeline():
+    return plot_timeline(LANGUAGE_MODELS)
