@@ -79,6 +79,7 @@ def on_page_markdown(markdown, page, config, files):
         page.meta["search"] = {"exclude": True}  # the reference is in the nav, not in search
     return markdown
 
+
 BOILERPLATE = {
     # JupyterLab's stylesheet and its light theme, the Pygments colours (twice, once as
     # the repr of a Python list) and Mermaid's styles
