@@ -1,7 +1,6 @@
 """Fine-tuning heads: the four task types of the BERT paper on one pre-trained encoder.
 
-Chapter: Fine-tuning and transfer learning. Dimension legend: B = batch size,
-T = tokens, C = hidden size, K = labels (``num_labels``).
+Chapter: Fine-tuning and transfer learning. B = batch, T = tokens, K = ``num_labels``.
 
 Devlin et al. (2019, figure 4) put one small layer on the encoder for each kind of task:
 
@@ -9,29 +8,19 @@ Devlin et al. (2019, figure 4) put one small layer on the encoder for each kind 
     token classification (NER):       logits = Dropout(h_t) W + b   per token  (B, T, K)
     span prediction (QA):             [start, end] = h_t W + b     per token  (B, T) x 2
 
-A pair of sentences is the same classifier: the tokenizer writes
-``[CLS] A [SEP] B [SEP]`` with segments 0 and 1. The losses are transformers': the
-mean cross-entropy over the batch (``num_labels=1``: the mean squared error, a
-regression), over the tokens whose label is not -100, and for spans the mean of the
-start and end cross-entropies, positions outside the sequence being clamped to T and
-ignored.
+A pair of sentences is the same classifier on ``[CLS] A [SEP] B [SEP]``. Losses, names
+and checkpoint keys are transformers' (``bert.``, ``classifier.``, ``qa_outputs.``;
+``num_labels=1`` is a regression with the mean squared error; span positions outside
+the sequence are ignored), so checkpoints go both ways with no missing keys. The token
+and span models have no pooler. ``from_pretrained`` loads a head the checkpoint has,
+or initialises it (seeded) and says so: ``model.head_loaded`` is then False.
 
-Class, attribute and checkpoint key names are those of transformers' ``BertFor...``
-classes (``bert.`` for the encoder, ``classifier.`` or ``qa_outputs.`` for the head),
-so ``from_pretrained`` reads a transformers checkpoint and ``save_pretrained`` writes
-one transformers reads with no missing or unexpected keys. As in transformers, the
-token and span models have no pooler (``add_pooling_layer=False``). ``from_pretrained``
-loads the head when the checkpoint has it and otherwise initialises it (normal with
-``initializer_range``, seeded) and says so: ``model.head_loaded`` is then False.
+Helpers: ``encode_words``/``align_labels`` label each word's first piece (-100 the
+rest), ``word_predictions`` reads one prediction per word back, ``best_span`` decodes
+the best valid span, ``answer_question`` slides windows over a long context and
+returns the exact characters of the answer.
 
-Helpers: ``encode_words`` and ``align_labels`` give each word's label to its first
-piece (-100 to the rest), ``word_predictions`` reads one prediction per word back;
-``best_span`` decodes the best valid answer span and ``answer_question`` runs a long
-context through overlapping windows and returns the exact characters of the answer.
-
-Left out: multi-label classification (a sigmoid per label), other heads (multiple
-choice, the masked LM for fine-tuning), ``inputs_embeds`` and tuple outputs.
-"""
+Left out: multi-label classification, multiple choice, ``inputs_embeds``, tuples."""
 
 from __future__ import annotations
 
@@ -269,10 +258,8 @@ class BertForSequenceClassification(BertTaskModel):
 
     logits (B, num_labels); with ``labels`` (B,) also the cross-entropy loss.
 
-    >>> from bertguide.tokenizer import WordPieceTokenizer
-    >>> tok = WordPieceTokenizer.from_pretrained()
     >>> model = BertForSequenceClassification.from_pretrained(num_labels=2)
-    >>> out = model(**tok("The sandwich was good and tasty"), labels=torch.tensor([1]))
+    >>> out = model(torch.tensor([[101, 2204, 102]]), labels=torch.tensor([1]))
     >>> tuple(out.logits.shape), out.loss.dim()
     ((1, 2), 0)
     """
@@ -316,11 +303,9 @@ class BertForTokenClassification(BertTaskModel):
 
     logits (B, T, num_labels).
 
-    >>> from bertguide.tokenizer import WordPieceTokenizer
-    >>> tok = WordPieceTokenizer.from_pretrained()
     >>> model = BertForTokenClassification.from_pretrained(num_labels=5)
-    >>> tuple(model(**tok("Joe Biden went to New York")).logits.shape)
-    (1, 9, 5)
+    >>> tuple(model(torch.tensor([[101, 3533, 7226, 102]])).logits.shape)
+    (1, 4, 5)
     """
 
     head_name = "classifier"
@@ -360,12 +345,9 @@ class BertForQuestionAnswering(BertTaskModel):
 
     start_logits and end_logits (B, T); ``answer_question`` turns them into text.
 
-    >>> from bertguide.tokenizer import WordPieceTokenizer
-    >>> tok = WordPieceTokenizer.from_pretrained()
-    >>> model = BertForQuestionAnswering.from_pretrained()
-    >>> out = model(**tok("Who discovered America?", "Columbus discovered America."))
+    >>> out = BertForQuestionAnswering.from_pretrained()(torch.tensor([[101, 2040, 102]]))
     >>> tuple(out.start_logits.shape), tuple(out.end_logits.shape)
-    ((1, 11), (1, 11))
+    ((1, 3), (1, 3))
     """
 
     head_name = "qa_outputs"

@@ -498,7 +498,7 @@ class AttentionView:
         return "<script>\n(function () {\n" + "".join(parts) + "})();\n</script>"
 
     def fragment(self, inline: bool = True, root_id: str | None = None) -> str:
-        """A <div> and <script> to put in a page. ``inline``: it carries d3 and jQuery;
+        """A ``<div>`` and ``<script>`` to put in a page. ``inline``: it carries d3 and jQuery;
         otherwise it uses those an earlier view left on the page, or the page's own.
 
         Each call gets a fresh element id (unless ``root_id`` is given), so the same view

@@ -214,25 +214,26 @@ def _check_fit(m: dict, where: str) -> None:
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_chapter_views_fit_the_column(server, browser, width):
-    visit = Visit(browser, f"{server}/visualizing-attention/", width=width)
-    column = visit.page.locator("article.md-content__inner").evaluate(
-        "a => a.clientWidth - parseFloat(getComputedStyle(a).paddingLeft)"
-        " - parseFloat(getComputedStyle(a).paddingRight)"
-    )
-    frames = visit.page.locator("iframe.bertguide-view")
-    assert frames.count() == 2
-    for i in range(2):
-        element = frames.nth(i)
+    # one view on each of the two attention chapters
+    for chapter in ("visualizing-attention", "head-patterns"):
+        visit = Visit(browser, f"{server}/{chapter}/", width=width)
+        column = visit.page.locator("article.md-content__inner").evaluate(
+            "a => a.clientWidth - parseFloat(getComputedStyle(a).paddingLeft)"
+            " - parseFloat(getComputedStyle(a).paddingRight)"
+        )
+        frames = visit.page.locator("iframe.bertguide-view")
+        assert frames.count() == 1, chapter
+        element = frames.nth(0)
         element.scroll_into_view_if_needed()
         frame = element.content_frame
         frame.locator(".bv-vis svg[data-bv-box]").wait_for(timeout=15000)
         visit.page.wait_for_timeout(300)  # the frame takes the height of its content
         m = frame.locator(".bertguide-attention-view").evaluate(MEASURE)
-        _check_fit(m, f"iframe {i} at {width}px")
-        assert m["height"] <= m["inner"] + 1, (i, width, m)  # nothing cut off below
-        assert element.bounding_box()["width"] <= column + 1, (i, width, column)
-    assert visit.errors == [] and visit.foreign(server) == []
-    visit.close()
+        _check_fit(m, f"{chapter} at {width}px")
+        assert m["height"] <= m["inner"] + 1, (chapter, width, m)  # nothing cut off below
+        assert element.bounding_box()["width"] <= column + 1, (chapter, width, column)
+        assert visit.errors == [] and visit.foreign(server) == []
+        visit.close()
 
 
 @pytest.mark.parametrize("width", WIDTHS)
