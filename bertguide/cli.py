@@ -263,6 +263,23 @@ def cmd_figures(args: argparse.Namespace) -> int:
     return 0
 
 
+def _restored_lines() -> list[str]:
+    """Where fill-mask's default model is cached, and whether it is there yet."""
+    from bertguide import cache, restoring
+
+    folder = restoring.restored_folder()
+    if cache.is_complete(folder):
+        report = cache.read_report(folder)
+        state = (
+            f"made: held-out MLM top-1 {report['mlm_accuracy']:.1%}, "
+            f"NSP {report['nsp_accuracy']:.1%}"
+        )
+    else:
+        minutes = restoring.expected_minutes("restored-heads")
+        state = f"not made yet: the first fill-mask makes it (about {minutes:.0f} minutes)"
+    return [f"restored MLM/NSP heads (fill-mask, next-sentence): {state}", f"  path: {folder}"]
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     directory = pretrained.default_model_dir()
     digests = pretrained.verify_default(directory)
@@ -281,6 +298,8 @@ def cmd_info(args: argparse.Namespace) -> int:
         *(f"  sha256 {name}: {digest} (ok)" for name, digest in digests.items()),
         "  shape: {num_hidden_layers} layers, {num_attention_heads} heads, "
         "hidden size {hidden_size}, vocabulary {vocab_size}".format(**config),
+        "",
+        *_restored_lines(),
     ]
     print("\n".join(lines))
     return 0
