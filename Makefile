@@ -4,7 +4,7 @@
 #   make test    install, lint, build the site strictly, run every test and docs page,
 #                then every page again after a plain pip install of the wheel
 #   make build   the site into site/
-#   make bench   the speed benchmarks (ratios against transformers, same run)
+#   make bench   the speed benchmarks (ratios against transformers, same run; ~10 min)
 
 PYTHON   ?= python3
 VENV     := .venv
@@ -19,7 +19,7 @@ export TOKENIZERS_PARALLELISM := false
 export HF_HUB_OFFLINE := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: install assets figures build serve test lint pytest wheel-check bench clean
+.PHONY: install assets figures build serve test lint pytest wheel-check bench notebooks clean
 
 install: $(STAMPS)/python
 
@@ -67,11 +67,17 @@ pytest: install
 wheel-check: install
 	$(PY) scripts/check_wheel.py
 
+# The chapters' notebooks (the download and Colab links) are committed, so that Colab can
+# open them from GitHub; a test fails when they differ from the pages: run this then.
+notebooks: install
+	$(PY) scripts/chapter_notebooks.py
+
 test: lint build pytest wheel-check
 
 bench: install
 	$(PY) benchmarks/bench_tokenizer.py
 	$(PY) benchmarks/bench_model.py
+	$(PY) benchmarks/bench_pretraining.py
 
 clean:
 	rm -rf $(SITE) docs/figures docs/assets/vendor $(STAMPS) .wheelcheck

@@ -3,23 +3,26 @@
 The docs tests (``tests/docs_testing.py``) run the pages inside the development
 environment, with the test extras, hidden set-up blocks and the repository on the path.
 A reader has none of that. This check builds the wheel, installs it into a virtual
-environment of its own **without extras**, and runs each page's visible blocks, in
-order, in one fresh ``python`` process per page (one namespace, like a notebook), from
-a temporary folder outside the repository:
+environment of its own **without extras** (plus ``ipykernel``, to run notebooks), and
+runs each page as the notebook a reader downloads (``scripts/chapter_notebooks.py``
+makes it; the chapters' notebooks are the ones the site publishes): top to bottom,
+in a fresh kernel of that environment per page, from a temporary folder outside the
+repository:
 
-* Python fences (any spelling the docs tests run, indented or not) run as written;
-* ``pycon`` examples run line by line as in an interactive session;
-* ``console`` blocks run their ``$ bertguide ...`` lines through the installed
-  ``bertguide`` script, and what they print is compared with the page;
-* hidden ``<!-- invisible-code-block: python ... -->`` blocks do not run: a reader
-  never sees them;
-* a block under ``<!-- skip: next "reason" -->`` is skipped, as in the docs tests; a
-  block under ``<!-- wheel-check: skip "reason" -->`` is passed over here only, and
-  every one is printed.
+* Python fences (any spelling the docs tests run, indented or not) are code cells;
+* each ``pycon`` example is a cell of its own;
+* each ``$ bertguide ...`` line of a ``console`` block is a ``!bertguide ...`` cell,
+  and what it prints is compared with the page;
+* hidden ``<!-- invisible-code-block: python ... -->`` blocks are not in the notebook:
+  a reader never sees them;
+* a block under ``<!-- skip: next "reason" -->`` is not run, as in the docs tests; a
+  block under ``<!-- wheel-check: skip "reason" -->`` is not run here only, and every
+  one is printed.
 
-The first block that raises fails the check, naming its page, block and line.
+The first cell that raises fails the check, naming its page, block and line.
 What it leaves out: printed output of Python blocks is not compared (the docs tests
-do that), and notebooks are not run.
+do that), and the notebooks under docs/notebooks/ are not run here (the site build
+runs them).
 
 The environment is cached in ``.wheelcheck/`` (git-ignored), keyed by a hash of the
 project's dependencies in ``pyproject.toml`` and of ``constraints.txt``; a warm run
@@ -36,104 +39,42 @@ one run; the training itself is exercised there.
 from __future__ import annotations
 
 import argparse
-import doctest
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
 
-from tests.docs_testing import (  # noqa: E402  (the repository root is on the path first)
-    ConsoleEvaluator,
-    compare_output,
-    find_python_fences,
-    make_sybil,
-    wheel_check_skip,
+from chapter_notebooks import (  # noqa: E402  (scripts/ is on the path first)
+    Block,
+    PassedOver,
+    code_cells,
+    console_commands,
+    page_notebook,
+    read_config,
+    visible_blocks,
 )
+
+from tests.docs_testing import compare_output, make_sybil  # noqa: E402
+
+__all__ = ["Block", "PassedOver", "main", "run_page", "visible_blocks"]
 
 CACHE = ROOT / ".wheelcheck"
 DOCS = ROOT / "docs"
 CONSTRAINTS = ROOT / "constraints.txt"
-PAGE_TIMEOUT = 900  # seconds for one page
-
-
-@dataclass
-class Block:
-    """One piece of code a reader pastes: a fence, or one ``>>>`` example of a fence."""
-
-    number: int  # the fence's number among the page's Python-looking fences, from 1
-    line: int  # the line of the fence in the Markdown source
-    kind: str  # "python", "pycon" or "console"
-    source: str
-
-
-@dataclass
-class PassedOver:
-    number: int
-    line: int
-    reason: str
-
-
-def visible_blocks(page: Path, sybil) -> tuple[list[Block], list[PassedOver], int]:
-    """The blocks of ``page`` a reader sees, in order; the ones passed over; and how many
-    fences the docs tests' ``skip`` markers leave out.
-
-    Blocks come from the docs tests' own parser, so both checks see the same code;
-    hidden blocks (``invisible-code-block``) are dropped.
-    """
-    text = page.read_text(encoding="utf-8")
-    lines = text.splitlines()
-    fences = find_python_fences(text)
-
-    def fence_of(offset: int) -> tuple[int, int]:
-        line = text.count("\n", 0, offset) + 1
-        for number, fence in enumerate(fences, start=1):
-            if fence.line <= line <= fence.end:
-                return number, fence.line
-        raise ValueError(f"{page}:{line}: a visible block outside any fence the audit sees")
-
-    blocks: list[Block] = []
-    passed_over: dict[int, PassedOver] = {}
-    skipped: set[int] = set()
-    skipping = skip_next = False
-    for region in sorted((region for _, region in sybil.parse(page).regions), key=_start):
-        if type(region.evaluator).__name__ == "Skipper":
-            action = region.parsed[0]
-            skip_next = action == "next"
-            skipping = action == "start" or (skipping and action != "end")
-            continue
-        hidden = "directive" in region.lexemes  # an invisible-code-block comment
-        if skip_next or skipping:
-            skip_next = False
-            if not hidden:
-                skipped.add(fence_of(region.start)[0])
-            continue
-        if hidden:
-            continue
-        number, line = fence_of(region.start)
-        reason = wheel_check_skip(lines, line)
-        if reason is not None:
-            passed_over[number] = PassedOver(number, line, reason)
-        elif isinstance(region.parsed, doctest.Example):
-            blocks.append(Block(number, line, "pycon", region.parsed.source))
-        elif isinstance(region.evaluator, ConsoleEvaluator):
-            blocks.append(Block(number, line, "console", str(region.parsed)))
-        else:
-            blocks.append(Block(number, line, "python", str(region.parsed)))
-    return blocks, list(passed_over.values()), len(skipped)
-
-
-def _start(region) -> int:
-    return region.start
+CELL_TIMEOUT = 900  # seconds for one cell
+KERNEL = "bertguide-reader"  # the kernel spec this check writes for the reader's Python
 
 
 def _shown(page: Path) -> str:
@@ -215,6 +156,7 @@ def reader_venv(log) -> tuple[Path, str]:
         (venv / "installed-wheel").read_text() if (venv / "installed-wheel").exists() else ""
     )
     if (venv / "ready").exists() and stamp.exists() and stamp.read_text() == source:
+        _install_kernel(venv, pip, log)
         return venv, wheel_name
     with tempfile.TemporaryDirectory(prefix="bertguide-wheel-") as folder:
         # build from a clean copy, so that no stale build/ folder leaks into the wheel
@@ -234,7 +176,18 @@ def reader_venv(log) -> tuple[Path, str]:
     (venv / "installed-wheel").write_text(wheel_name)
     stamp.write_text(source)
     log(f"installed {wheel_name} into {venv.relative_to(ROOT)}")
+    _install_kernel(venv, pip, log)
     return venv, wheel_name
+
+
+def _install_kernel(venv: Path, pip: list, log) -> None:
+    """ipykernel (pinned) into the reader's environment, once: a reader runs the pages
+    as notebooks, in Jupyter or Colab, where it is always there."""
+    if (venv / "kernel-ready").exists():
+        return
+    _run([*pip, "-c", CONSTRAINTS, "ipykernel"])
+    (venv / "kernel-ready").touch()
+    log(f"installed ipykernel into {venv.relative_to(ROOT)}")
 
 
 def reader_environment(venv: Path) -> dict[str, str]:
@@ -253,52 +206,19 @@ def reader_environment(venv: Path) -> dict[str, str]:
     return env
 
 
-# The program the fresh process runs. Standard library only; everything is inside one
-# function so that the pages' names land in a clean __main__, as in a pasted script.
-RUNNER = """
-def _reader(spec_file, results_file):
-    import json, linecache, shlex, subprocess, sys, time, traceback
+def kernel_manager(python: Path, folder: Path):
+    """A Jupyter kernel manager whose kernel is ``python``'s ipykernel: the kernel spec is
+    written into ``folder``, so nothing of the user's Jupyter set-up is read or changed."""
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import AsyncKernelManager
 
-    spec = json.load(open(spec_file, encoding="utf-8"))
-    namespace = vars(sys.modules["__main__"])
-    for name in ("_reader", "__file__", "__cached__"):
-        namespace.pop(name, None)
-    results = []
-    for block in spec["blocks"]:
-        label = f"{spec['page']} block {block['number']} (line {block['line']})"
-        print(f"--- {label}", flush=True)
-        started, outputs = time.perf_counter(), []
-        try:
-            if block["kind"] == "console":
-                for line in block["source"].splitlines():
-                    if not line.startswith("$ "):
-                        continue
-                    run = subprocess.run(shlex.split(line[2:]), capture_output=True, text=True)
-                    printed = run.stdout + run.stderr
-                    if run.returncode:
-                        printed = printed.rstrip("\\n") + f"\\n[exit {run.returncode}]"
-                    outputs.append(printed)
-            else:
-                # tracebacks show the page's own lines
-                lines = block["source"].splitlines(keepends=True)
-                linecache.cache[label] = (len(block["source"]), None, lines, label)
-                mode = "single" if block["kind"] == "pycon" else "exec"
-                exec(compile(block["source"], label, mode), namespace)
-        except BaseException:
-            traceback.print_exc()
-            results.append({**block, "failed": True, "seconds": time.perf_counter() - started})
-            json.dump(results, open(results_file, "w", encoding="utf-8"))
-            sys.exit(1)
-        finally:
-            sys.stdout.flush()
-        results.append(
-            {**block, "outputs": outputs, "seconds": time.perf_counter() - started}
-        )
-        json.dump(results, open(results_file, "w", encoding="utf-8"))
-
-
-_reader(*__import__("sys").argv[1:])
-"""
+    spec = Path(folder, "kernels", KERNEL)
+    spec.mkdir(parents=True)
+    argv = [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    kernel = {"argv": argv, "display_name": "bertguide reader", "language": "python"}
+    (spec / "kernel.json").write_text(json.dumps(kernel), encoding="utf-8")
+    specs = KernelSpecManager(kernel_dirs=[str(spec.parent)])
+    return AsyncKernelManager(kernel_name=KERNEL, kernel_spec_manager=specs)
 
 
 @dataclass
@@ -309,62 +229,79 @@ class PageResult:
     problem: str | None = None
 
 
-def console_problem(block: Block, outputs: list[str]) -> str | None:
-    """Compare what each ``$ bertguide`` line printed with the lines under it on the page."""
-    expected: list[list[str]] = []
-    for line in block.source.splitlines():
-        if line.startswith("$ "):
-            expected.append([])
-        elif expected:
-            expected[-1].append(line)
-    for lines, printed in zip(expected, outputs, strict=True):
-        problem = compare_output("\n".join(lines), printed)
-        if problem:
-            return problem
-    return None
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
-def run_page(page: Path, blocks: list[Block], python: Path, env: dict[str, str]) -> PageResult:
-    """Run a page's blocks in one fresh process, in an empty folder; report the first error."""
+def printed(cell) -> str:
+    """What a cell printed, stdout and stderr, as a terminal shows it."""
+    text = "".join(o.get("text", "") for o in cell.get("outputs", []) if o.output_type == "stream")
+    return _ANSI.sub("", text).replace("\r\n", "\n")
+
+
+def run_page(
+    page: Path,
+    python: Path,
+    env: dict[str, str],
+    site_url: str = "https://bertguide.github.io/bertguide/",
+    sybil=None,
+) -> PageResult:
+    """Run a page's notebook in a fresh kernel of ``python``, in an empty folder, with the
+    environment ``env``; report the first cell that fails or prints what the page does
+    not show."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
     name = _shown(page)
+    notebook = page_notebook(page, site_url, sybil)
+    blocks, _, _ = visible_blocks(page, sybil)
+    # which block (and which of its console commands) each code cell after the install is
+    origin = [(block, index) for block in blocks for index in range(len(code_cells(block)))]
+    code = [i for i, cell in enumerate(notebook.cells) if cell.cell_type == "code"]
+    if len(code) != len(origin) + 1:
+        raise RuntimeError(f"{name}: {len(code)} code cells for {len(origin)} blocks")
+    fences = len({block.number for block in blocks})
+    started_cell: list[int] = []  # the index of the cell now running
+
+    def where(cell_index: int) -> str:
+        if cell_index == code[0]:
+            return "the install cell"
+        block, _ = origin[code.index(cell_index) - 1]
+        return f"block {block.number} (line {block.line})"
+
     with tempfile.TemporaryDirectory(prefix="bertguide-reader-") as folder:
-        spec, results_file = Path(folder, ".spec.json"), Path(folder, ".results.json")
-        runner = Path(folder, ".reader.py")
-        spec.write_text(json.dumps({"page": name, "blocks": [asdict(b) for b in blocks]}))
-        runner.write_text(RUNNER)
         work = Path(folder, "work")
         work.mkdir()
+        client = NotebookClient(
+            notebook,
+            km=kernel_manager(python, Path(folder)),
+            timeout=CELL_TIMEOUT,
+            allow_errors=False,
+            on_cell_execute=lambda cell, cell_index: started_cell.append(cell_index),
+        )
         started = time.perf_counter()
+        problem = None
+        log = Path(folder, "kernel.log")  # the kernel's own messages, shown if it dies
         try:
-            process = subprocess.run(
-                [str(python), str(runner), str(spec), str(results_file)],
-                cwd=work,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=PAGE_TIMEOUT,
-            )
-            output, code = process.stdout + process.stderr, process.returncode
-        except subprocess.TimeoutExpired as error:
-            output, code = f"{error.stdout or ''}{error.stderr or ''}", None
+            with open(log, "w", encoding="utf-8") as stderr:
+                client.execute(env=env, cwd=str(work), stderr=stderr)
+        except CellTimeoutError:
+            problem = f"{where(started_cell[-1])} timed out after {CELL_TIMEOUT} s"
+        except (CellExecutionError, DeadKernelError) as error:
+            place = where(started_cell[-1]) if started_cell else "the kernel"
+            text = str(error)
+            if isinstance(error, DeadKernelError):
+                text += "\n" + log.read_text(encoding="utf-8", errors="replace")
+            tail = "\n".join(_ANSI.sub("", text).rstrip().splitlines()[-40:])
+            problem = f"{place} failed:\n{textwrap.indent(tail, '    ')}"
         seconds = time.perf_counter() - started
-        results = json.loads(results_file.read_text()) if results_file.exists() else []
-    done = [r for r in results if not r.get("failed")]
-    fences = len({block.number for block in blocks})
-    tail = textwrap.indent("\n".join(output.rstrip().splitlines()[-40:]), "    ")
-    if code is None:
-        return PageResult(name, fences, seconds, f"timed out after {PAGE_TIMEOUT} s\n{tail}")
-    if code or len(done) != len(blocks):
-        where = "after its last block"
-        if len(done) < len(blocks):
-            where = f"block {blocks[len(done)].number} (line {blocks[len(done)].line})"
-        return PageResult(name, fences, seconds, f"{where} failed (exit {code}):\n{tail}")
-    for block, result in zip(blocks, done, strict=True):
+    if problem is not None:
+        return PageResult(name, fences, seconds, problem)
+    for cell_index, (block, command) in zip(code[1:], origin, strict=True):
         if block.kind == "console":
-            problem = console_problem(block, result["outputs"])
-            if problem:
-                where = f"block {block.number} (line {block.line})"
-                return PageResult(name, fences, seconds, f"{where} printed\n{problem}")
+            expected = console_commands(block.source)[command][1]
+            mismatch = compare_output("\n".join(expected), printed(notebook.cells[cell_index]))
+            if mismatch:
+                return PageResult(name, fences, seconds, f"{where(cell_index)} printed\n{mismatch}")
     return PageResult(name, fences, seconds)
 
 
@@ -382,6 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     venv, wheel = reader_venv(log)
     env = reader_environment(venv)
     sybil = make_sybil(path=str(DOCS))
+    site_url = read_config(ROOT / "mkdocs.yml")["site_url"]
     total_blocks = total_skipped = 0
     passed_over: list[str] = []
     failures: list[PageResult] = []
@@ -395,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
         if not blocks:
             print(f"  {_shown(page):36} no visible blocks", flush=True)
             continue
-        result = run_page(page, blocks, venv / "bin" / "python", env)
+        result = run_page(page, venv / "bin" / "python", env, site_url, sybil)
         status = "ok" if result.problem is None else "FAILED"
         print(
             f"  {result.page:36} {result.blocks:3} blocks {result.seconds:7.1f} s  {status}",
@@ -412,13 +350,14 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.perf_counter() - started
     summary = (
         f"{len(pages)} pages, {total_blocks} blocks run, {len(passed_over)} passed over, "
-        f"{total_skipped} skipped by the docs' skip markers; {wheel} without extras; "
+        f"{total_skipped} skipped by the docs' skip markers; {wheel} without extras "
+        f"(ipykernel added); "
         f"{elapsed:.0f} s"
     )
     if failures:
         log(f"FAILED on {', '.join(f.page for f in failures)} ({summary})")
         return 1
-    log(f"every visible block ran after a plain pip install ({summary})")
+    log(f"every page's notebook ran after a plain pip install ({summary})")
     return 0
 
 

@@ -1,11 +1,22 @@
-"""MkDocs hooks (mkdocs.yml ``hooks:``): light pages.
+"""MkDocs hooks (mkdocs.yml ``hooks:``): light pages, and a guide to take away.
 
-Three jobs, each keeping what a reader downloads small:
+Three jobs keep what a reader downloads small:
 
 * maths is rendered to HTML at build time by KaTeX (``render_maths``), so a page
   carries KaTeX's stylesheet but not its 270 KB of JavaScript;
-* the API reference pages stay out of the search index (every page loads the index);
+* the API reference pages stay out of the search index (every page loads the index),
+  and so do the pages' code blocks (a third of the index; ``exclude_code_from_search``);
 * notebook pages lose the JupyterLab stylesheet mkdocs-jupyter inlines (below).
+
+Two let a reader take the guide away:
+
+* every chapter (the Markdown pages of the nav's "Chapters") gets, under its title, a
+  link to itself as a notebook and one that opens that notebook in Colab; the
+  notebooks are written into the built site's ``notebooks/`` (``scripts/
+  chapter_notebooks.py`` makes them; Colab opens the repository's committed copy);
+* the footer says which versions of bertguide, torch and transformers the build ran
+  every example with (``config.extra.tested_with``, shown by ``overrides/partials/
+  copyright.html``).
 
 Notebook pages without an inlined JupyterLab.
 
@@ -24,12 +35,18 @@ mkdocs-jupyter changed: the build stops and says so.
 from __future__ import annotations
 
 import html as html_lib
+import importlib.metadata
 import json
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import chapter_notebooks  # noqa: E402  (scripts/ is on the path first)
+
+TESTED_PACKAGES = ("bertguide", "torch", "transformers")
 
 # pymdownx.arithmatex (generic mode) leaves \( ... \) in a span and \[ ... \] in a div
 MATHS = re.compile(
@@ -74,10 +91,91 @@ def render_maths(html: str, where: str = "a page") -> str:
     return MATHS.sub(replace, html)
 
 
+def tested_with() -> str:
+    """The footer's line: the versions this build runs every example with."""
+    versions = ", ".join(f"{name} {importlib.metadata.version(name)}" for name in TESTED_PACKAGES)
+    return f"Every example on this page ran with {versions}."
+
+
+def on_config(config):
+    """The footer's versions, and which pages are chapters (they get a notebook)."""
+    config.extra["tested_with"] = tested_with()
+    # a chapter the nav lists but docs/ lacks: MkDocs itself says so (and --strict stops)
+    config.extra["chapters"] = [
+        page
+        for page in chapter_notebooks.chapter_pages(config.nav)
+        if (Path(config.docs_dir) / page).is_file()
+    ]
+    return config
+
+
+def github_repository(config) -> tuple[str, str]:
+    """``("owner/name", branch)`` from ``repo_url`` and ``edit_uri`` (``edit/main/docs/``)."""
+    match = re.fullmatch(r"https://github\.com/([\w.-]+/[\w.-]+?)/?", config.repo_url or "")
+    branch = re.fullmatch(r"/?(?:edit|blob)/([^/]+)/.*", config.edit_uri or "")
+    if match is None or branch is None:
+        raise RuntimeError(
+            "mkdocs.yml: the chapters' Colab links need repo_url on github.com and "
+            f"edit_uri as edit/BRANCH/docs/, got {config.repo_url!r} and {config.edit_uri!r}"
+        )
+    return match[1], branch[1]
+
+
+def _icon(name: str) -> str:
+    """One of Material's bundled SVG icons, inline (as its :material-...: emoji gives)."""
+    import material
+
+    path = Path(material.__file__).parent / "templates" / ".icons" / f"{name}.svg"
+    return f'<span class="twemoji">{path.read_text(encoding="utf-8").strip()}</span>'
+
+
+def take_away_line(page_url: str, source: str, config) -> str:
+    """The HTML line under a chapter's title: the notebook, and the notebook in Colab."""
+    name = chapter_notebooks.notebook_name(source)
+    up = "../" * page_url.count("/")  # from the page's folder to the site's root
+    repository, branch = github_repository(config)
+    colab = f"https://colab.research.google.com/github/{repository}/blob/{branch}/notebooks/{name}"
+    return (
+        '<p class="bertguide-take-away"><small>'
+        f'<a href="{up}notebooks/{name}" download>{_icon("material/download")} '
+        "Download this chapter as a notebook</a> · "
+        f'<a href="{colab}">{_icon("simple/googlecolab")} Open in Colab</a></small></p>'
+    )
+
+
 def on_page_markdown(markdown, page, config, files):
     if page.file.src_uri.startswith("api/"):
         page.meta["search"] = {"exclude": True}  # the reference is in the nav, not in search
+    if page.file.src_uri in config.extra["chapters"]:
+        line = take_away_line(page.url, page.file.src_uri, config)
+        title = re.search(r"^# .*$", markdown, re.M)
+        if title is None:
+            raise RuntimeError(f"{page.file.src_uri}: a chapter without a '# ' title line")
+        markdown = f"{markdown[: title.end()]}\n\n{line}\n{markdown[title.end() :]}"
     return markdown
+
+
+def on_files(files, config):
+    """Stop the build where a chapter's notebook would overwrite a published file."""
+    for source in config.extra["chapters"]:
+        target = f"notebooks/{chapter_notebooks.notebook_name(source)}"
+        clash = [f.src_uri for f in files if f.dest_uri == target]
+        if clash:  # e.g. a notebook of docs/notebooks/ published under that name
+            raise RuntimeError(f"{source}'s notebook and {clash[0]} would both be {target}")
+    return files
+
+
+def on_post_build(config):
+    """Each chapter's notebook into the site's notebooks/ folder."""
+    folder = Path(config.site_dir) / "notebooks"
+    folder.mkdir(parents=True, exist_ok=True)
+    sybil = chapter_notebooks.make_sybil(path=config.docs_dir)
+    for source in config.extra["chapters"]:
+        target = folder / chapter_notebooks.notebook_name(source)
+        notebook = chapter_notebooks.page_notebook(
+            Path(config.docs_dir) / source, config.site_url or "/", sybil
+        )
+        target.write_text(chapter_notebooks.notebook_text(notebook), encoding="utf-8")
 
 
 BOILERPLATE = {
@@ -107,10 +205,18 @@ def strip_boilerplate(html: str) -> tuple[str, dict[str, int]]:
     return html, removed
 
 
+def exclude_code_from_search(html: str) -> str:
+    """Every highlighted code block marked ``data-search-exclude`` (Material's search
+    skips it, then removes the attribute): prose and inline code stay searchable."""
+    return html.replace(
+        '<div class="highlight">', '<div class="highlight" data-search-exclude="code">'
+    )
+
+
 def on_page_content(html, page, config, files):
     html = render_maths(html, page.file.src_uri)
     if not page.file.src_uri.endswith(".ipynb"):
-        return html
+        return exclude_code_from_search(html)
     html, removed = strip_boilerplate(html)
     missing = [name for name, count in removed.items() if count == 0]
     if missing or "jupyter-wrapper{" in html.replace(" ", ""):

@@ -6,6 +6,8 @@ import sys
 from pathlib import Path
 from textwrap import dedent
 
+import pytest
+
 from tests.docs_testing import audit_fences, make_sybil
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -81,13 +83,38 @@ def test_the_marker_needs_a_reason(tmp_path: Path):
     assert len(problems) == 1 and "wheel check without a reason" in str(problems[0])
 
 
+def _environment(home: Path) -> dict[str, str]:
+    """The development environment's Python and its bertguide script, nothing else."""
+    return {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(home)}
+
+
+kernel = pytest.mark.allow_hosts(["127.0.0.1"])  # the kernel talks over localhost
+
+
+@kernel
 def test_a_failing_block_is_named_and_later_blocks_do_not_run(tmp_path: Path):
     page = tmp_path / "page.md"
-    page.write_text("```python\nx = 1\n```\n\n```python\nassert x == 2, 'x is 1'\n```\n")
-    blocks, _, _ = check_wheel.visible_blocks(page, make_sybil(path=str(tmp_path)))
-    blocks.append(check_wheel.Block(3, 9, "python", "raise SystemExit('never reached')"))
-    result = check_wheel.run_page(page, blocks, Path(sys.executable), {"PATH": ""})
-    assert result.problem.startswith("block 2 (line 5) failed (exit 1)")
+    page.write_text(
+        "# A page\n\n```python\nx = 1\n```\n\n```python\nassert x == 2, 'x is 1'\n```\n\n"
+        "```python\nraise SystemExit('never reached')\n```\n"
+    )
+    result = check_wheel.run_page(page, Path(sys.executable), _environment(tmp_path))
+    assert result.blocks == 3
+    assert result.problem.startswith("block 2 (line 7) failed")
     assert "AssertionError: x is 1" in result.problem
     assert "assert x == 2" in result.problem  # the traceback shows the page's own line
     assert "never reached" not in result.problem
+
+
+@kernel
+def test_console_cells_print_what_the_page_shows(tmp_path: Path):
+    page = tmp_path / "page.md"
+    page.write_text(
+        '# A page\n\n```console\n$ bertguide tokenize "Hello"\n...hello...\n'
+        '$ bertguide tokenize ""\nbertguide: error: TEXT is empty...\n[exit 2]\n```\n\n'
+        '```console\n$ bertguide tokenize "Hello"\nsomething else\n```\n'
+    )
+    result = check_wheel.run_page(page, Path(sys.executable), _environment(tmp_path))
+    # the first block's two commands match (the exit code included); the second does not
+    assert result.problem.startswith("block 2 (line 11) printed"), result.problem
+    assert "but the page shows\nsomething else" in result.problem
