@@ -43,8 +43,8 @@ vocabulary), reading tensors on the host; the tracer runs those checks once, on 
 example, and records only tensor operations, while ``torch.export`` cannot follow a
 branch on a tensor's value.
 
-Left out: the pooler and the pre-training heads (the page's fill-mask and next-sentence
-panels will need the MLM and NSP heads in the graph), ``position_ids`` as an input,
+Left out: the pooler and the pre-training heads (the fill-mask and next-sentence panels
+read their own file: ``bertguide.playground_heads``), ``position_ids`` as an input,
 int4 weights, WebGPU, and models other than the embedded default on the page.
 """
 
@@ -583,7 +583,7 @@ def export_playground(out_dir: str | Path) -> dict:
         "do_lower_case": tokenizer.do_lower_case,
         "inputs": list(INPUT_NAMES),
         "outputs": output_names(config.num_hidden_layers),
-        "panels": ["tokens", "attention", "similarity"],  # fill-mask and NSP need heads
+        "panels": ["tokens", "attention", "similarity"],  # the heads: playground_heads
         "parity": {
             "texts": [list(t) for t in PARITY_TEXTS],
             "variants": [

@@ -3,7 +3,10 @@
 Not pictures: ``playground-model`` is a ``kind="file"`` figure that writes the page's
 ONNX model (int8 weights), the embedded model's vocabulary and a manifest of sizes and
 measured differences into docs/figures, by ``bertguide.playground.export_playground``.
-Its hash follows that module (``depends``) and the onnx/onnxruntime versions
+``playground-heads`` writes the fill-mask and next-sentence panels' file (the restored
+MLM and NSP heads, ``bertguide.playground_heads.export_heads``) and its manifest; the
+first build on a machine trains the restored heads (``bertguide.restoring``, minutes).
+Each hash follows its modules (``depends``) and the onnx/onnxruntime versions
 (``versioned``), besides the model code every figure depends on, so the cached build
 exports again only when one of them changes.
 """
@@ -14,6 +17,7 @@ from pathlib import Path
 
 from bertguide.figures import figure
 from bertguide.playground import MANIFEST_FILE, MODEL_FILE, VOCAB_FILE, export_playground
+from bertguide.playground_heads import HEADS_MANIFEST_FILE, HEADS_MODEL_FILE, export_heads
 
 
 @figure(
@@ -25,3 +29,19 @@ from bertguide.playground import MANIFEST_FILE, MODEL_FILE, VOCAB_FILE, export_p
 )
 def _files_playground(out_dir: Path) -> None:
     export_playground(out_dir)
+
+
+@figure(
+    "playground-heads",
+    kind="file",
+    outputs=(HEADS_MODEL_FILE, HEADS_MANIFEST_FILE),
+    depends=(
+        "bertguide.playground",
+        "bertguide.playground_heads",
+        "bertguide.pretraining",
+        "bertguide.restoring",
+    ),
+    versioned=("onnx", "onnxruntime"),
+)
+def _files_playground_heads(out_dir: Path) -> None:
+    export_heads(out_dir)
