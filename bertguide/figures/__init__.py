@@ -13,6 +13,9 @@ module                 chapter
 ``encoder``            The encoder stack and model sizes
 ``contextual``         Contextual vs static embeddings
 ``attention_maps``     Visualising attention
+``pretraining``        Pre-training: MLM and NSP (restores the heads once)
+``finetuning``         Fine-tuning and transfer learning (measures the learning curves once)
+``family``             The BERT family (runs each variant's measurement once)
 ``playground``         Playground (the model's files: ``kind="file"``)
 ``gpt``                GPT: the autoregressive branch (trains the tiny GPT once)
 =====================  =============================================
@@ -92,8 +95,11 @@ FIGURE_MODULES: tuple[str, ...] = (
     "bertguide.figures.encoder",
     "bertguide.figures.contextual",
     "bertguide.figures.attention_maps",
+    "bertguide.figures.pretraining",
     "bertguide.figures.playground",
     "bertguide.figures.gpt",
+    "bertguide.figures.family",
+    "bertguide.figures.finetuning",
 )
 
 # What every figure is drawn with: the source of these modules is part of every
