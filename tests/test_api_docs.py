@@ -12,6 +12,7 @@ import doctest
 import importlib
 import inspect
 import itertools
+import os
 import pkgutil
 from pathlib import Path
 
@@ -124,8 +125,15 @@ def doctest_modules():
 
 @pytest.mark.parametrize("module_name", doctest_modules())
 def test_docstring_examples_run(module_name):
+    # an example may set environment variables (bertguide.cache's sets BERTGUIDE_CACHE):
+    # they must not outlive it, or every later test would read another, empty cache
+    saved = dict(os.environ)
     module = importlib.import_module(module_name)
-    result = doctest.testmod(module, optionflags=OPTIONFLAGS, report=False)
+    try:
+        result = doctest.testmod(module, optionflags=OPTIONFLAGS, report=False)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
     assert result.failed == 0, (
         f"{result.failed} of {result.attempted} docstring examples in {module_name} failed; "
         f"run: python -m doctest -v {inspect.getfile(module)}"
