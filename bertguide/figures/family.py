@@ -88,6 +88,13 @@ def plot_parameter_parts(bert: dict[str, int], variant: dict[str, int], name: st
                 ax.text(v * 1.15, yi, text, va="center", color=INK, fontsize=SMALL_PT)
     ax.set_xscale("log")
     ax.set_xlim(1e2, 6e8)
+    # plain labels: the log axis's 10^n labels set their exponents too small to read
+    from matplotlib.ticker import FixedLocator, NullFormatter
+
+    ticks = [1e2, 1e4, 1e6, 1e8]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.set_xticklabels(["100", "10 K", "1 M", "100 M"])
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_yticks(y.tolist())
     ax.set_yticklabels([p.replace("_", " ") for p in parts])
     ax.invert_yaxis()
