@@ -13,6 +13,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+BLOCK_GOAL_S = 30.0  # every docs block under 30 s on 2 cores, the cache warm
+
+
 def _is_docs_item(report) -> bool:
     return report.nodeid.startswith("docs/") and report.when == "call"
 
@@ -28,4 +31,12 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             "-",
             f"docs: {len(passed)} blocks executed and passed, {len(failed)} failed, "
             f"{len(skipped)} skipped with a reason, on {len(pages)} pages",
+        )
+        # a measurement, not a test: timings depend on the machine and its load
+        slowest = sorted(passed + failed, key=lambda r: r.duration, reverse=True)[:3]
+        over = [r for r in passed + failed if r.duration > BLOCK_GOAL_S]
+        terminalreporter.write_line(
+            "docs: slowest blocks "
+            + ", ".join(f"{r.nodeid} {r.duration:.1f} s" for r in slowest)
+            + f"; {len(over)} over {BLOCK_GOAL_S:.0f} s"
         )

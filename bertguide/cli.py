@@ -257,9 +257,18 @@ def writable_folder(path: str) -> Path:
 
 
 def cmd_figures(args: argparse.Namespace) -> int:
+    from bertguide import cache
+
     writable_folder(args.out)
+    before = {name for name, _ in cache.finished_runs()}
     report = figures.render_all(args.out, force=args.force)
     print(report)
+    runs = cache.finished_runs()
+    if runs:  # the long runs behind the figures: how long each took when it was made
+        print(f"cached runs in {cache.cache_root()} (minutes each took to make):")
+        for name, seconds in runs:
+            made = "  made now" if name not in before else ""
+            print(f"  {name:<44} {seconds / 60:6.1f}{made}")
     return 0
 
 

@@ -466,13 +466,14 @@ def _train_and_save(run: DemoRun, folder: Path) -> dict:
 
 def demo_directory(task: str, settings: DemoSettings | None = None) -> Path:
     """The cache folder of ``task``'s trained head (Hugging Face format), made when
-    missing: a few seconds to a minute on 2 CPU cores, announced on stderr."""
+    missing (announced on stderr with how long it takes)."""
     _check_task(task)
     run = DemoRun(task, DemoSettings() if settings is None else settings)
     return cached_run(
         run_directory(f"demo-{task}", run, RUN_MODULES),
         lambda folder: _train_and_save(run, folder),
-        f"fine-tuning the {task} demonstration head: under a minute on 2 CPU cores, once",
+        f"fine-tuning the {task} demonstration head",
+        threads=run.settings.threads,
     )
 
 

@@ -278,8 +278,12 @@ class BertForSequenceClassification(BertTaskModel):
     ) -> TaskOutput:
         """input_ids (B, T) -> logits (B, K); labels (B,) class ids (or floats for K = 1).
 
-        >>> out = model(**tok(["great film", "dull"], padding=True), labels=torch.tensor([1, 0]))
-        >>> out.logits.shape, out.loss       # (2, num_labels), mean cross-entropy
+        >>> tok = WordPieceTokenizer.from_pretrained()
+        >>> model = BertForSequenceClassification.from_pretrained(num_labels=2)
+        >>> batch = tok(["great film", "dull"], padding=True)
+        >>> out = model(**batch, labels=torch.tensor([1, 0]))
+        >>> tuple(out.logits.shape), out.loss.dim()  # (B, num_labels); mean cross-entropy
+        ((2, 2), 0)
         """
         encoded = self.encode(
             input_ids, attention_mask, token_type_ids, position_ids,
@@ -323,8 +327,15 @@ class BertForTokenClassification(BertTaskModel):
     ) -> TaskOutput:
         """input_ids (B, T) -> logits (B, T, K); labels (B, T), -100 where no label.
 
-        >>> out = model(**batch)          # batch from encode_words, labels included
-        >>> out.logits.argmax(-1)         # (B, T) predicted label ids
+        >>> tok = WordPieceTokenizer.from_pretrained()
+        >>> model = BertForTokenClassification.from_pretrained(num_labels=5)
+        >>> example = encode_words(tok, ["Angela", "Merkel", "visited", "Paris"], [1, 2, 0, 3])
+        >>> word_ids = example.pop("word_ids")
+        >>> out = model(**{k: v[None] for k, v in example.items()})  # a batch of one: (1, T)
+        >>> tuple(out.logits.shape), out.loss.dim()  # (B, T, K); labels were included
+        ((1, 7, 5), 0)
+        >>> len(word_predictions(word_ids, out.logits[0].argmax(-1)))  # a label id per word
+        4
         """
         encoded = self.encode(
             input_ids, attention_mask, token_type_ids, position_ids,
@@ -376,7 +387,12 @@ class BertForQuestionAnswering(BertTaskModel):
         The loss is the mean of the start and end cross-entropies; a position outside
         [0, T) (an answer cut off by truncation) is clamped to T and ignored.
 
-        >>> out = model(**batch, start_positions=torch.tensor([7]), end_positions=torch.tensor([9]))
+        >>> tok = WordPieceTokenizer.from_pretrained()
+        >>> model = BertForQuestionAnswering.from_pretrained()
+        >>> batch = tok("Who wrote it?", "Ada wrote it.")  # ada is token 6
+        >>> out = model(**batch, start_positions=torch.tensor([6]), end_positions=torch.tensor([6]))
+        >>> tuple(out.start_logits.shape), out.loss.dim(), out.logits is None
+        ((1, 11), 0, True)
         """
         encoded = self.encode(
             input_ids, attention_mask, token_type_ids, position_ids,
@@ -461,9 +477,12 @@ def encode_words(
     word), ``labels`` aligned by ``align_labels``; plus ``word_ids`` (a list). With
     ``max_length`` the tokens are cut to fit, the words cut off losing their labels.
 
+    >>> tok = WordPieceTokenizer.from_pretrained()
     >>> ex = encode_words(tok, ["Angela", "Merkel", "visited", "Paris"], [1, 2, 0, 3])
     >>> ex["labels"].tolist()           # [CLS] angela mer ##kel visited paris [SEP]
     [-100, 1, 2, -100, 0, 3, -100]
+    >>> ex["word_ids"]
+    [None, 0, 1, 1, 2, 3, None]
     """
     if not isinstance(words, (list, tuple)) or not all(isinstance(w, str) for w in words):
         raise TypeError("words must be a list of str")
@@ -557,7 +576,13 @@ def answer_question(
     characters, so ``answer == context[start:end]`` exactly, original case and accents
     included. Returns ``{"answer", "start", "end", "score", "window"}``.
 
-    >>> answer_question("Where is the Eiffel Tower?", context, model)["answer"]
+    >>> model = BertForQuestionAnswering.from_pretrained()  # untrained head: any span
+    >>> context = "The Eiffel Tower is in Paris."
+    >>> result = answer_question("Where is the Eiffel Tower?", context, model)
+    >>> sorted(result)
+    ['answer', 'end', 'score', 'start', 'window']
+    >>> result["answer"] == context[result["start"]:result["end"]]
+    True
     """
     if not isinstance(model, BertForQuestionAnswering):
         raise TypeError(f"model must be a BertForQuestionAnswering, not {type(model).__name__}")

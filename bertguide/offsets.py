@@ -6,6 +6,7 @@ token covers, so that a predicted span of tokens becomes an exact piece of the t
 ``WordPieceTokenizer`` calls this module when asked for
 ``return_offsets_mapping=True`` or ``return_overflowing_tokens=True``:
 
+>>> from bertguide.tokenizer import WordPieceTokenizer
 >>> tok = WordPieceTokenizer.from_pretrained()
 >>> batch = tok("Café au lait", return_offsets_mapping=True)
 >>> batch.offset_mapping[0].tolist()
@@ -162,6 +163,8 @@ def text_spans(tokenizer: WordPieceTokenizer, text: str) -> list[Span]:
     the basic tokens from 0. The ids are those of ``tokenizer.encode(text,
     add_special_tokens=False)``.
 
+    >>> from bertguide.tokenizer import WordPieceTokenizer
+    >>> tok = WordPieceTokenizer.from_pretrained()
     >>> [(tok.ids_to_tokens[i], s, e, w) for i, s, e, w in text_spans(tok, "Hi, Zoë!")]
     [('hi', 0, 2, 0), (',', 2, 3, 1), ('zoe', 4, 7, 2), ('!', 7, 8, 3)]
     """

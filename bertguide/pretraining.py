@@ -154,7 +154,19 @@ def _check_label_tensor(name: str, labels, shape: torch.Size, allowed: str, ok) 
 
 
 class BertForPreTraining(nn.Module):
-    """BERT with its two pre-training heads: ``.bert`` (the encoder) and ``.cls``."""
+    """BERT with its two pre-training heads: ``.bert`` (the encoder) and ``.cls``.
+
+    The masked-LM head's decoder is the word-embedding matrix itself (tied).
+
+    >>> config = BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2,
+    ...                     num_attention_heads=2, intermediate_size=64)
+    >>> model = BertForPreTraining(config)
+    >>> model.cls.predictions.decoder.weight is model.bert.embeddings.word_embeddings.weight
+    True
+    >>> out = model(torch.tensor([[2, 7, 9, 3]]))  # no labels: scores at every position
+    >>> tuple(out.prediction_logits.shape), tuple(out.seq_relationship_logits.shape)
+    ((1, 4, 100), (1, 2))
+    """
 
     def __init__(self, config: BertConfig) -> None:
         super().__init__()
@@ -192,8 +204,16 @@ class BertForPreTraining(nn.Module):
         runs on the M labelled positions only: ``prediction_logits`` is (M, V), in the
         row-major order of ``prediction_mask`` (B, T); ``all_logits=True`` gives (B, T, V).
 
-        >>> out = model(**batch)           # batch from PreTrainingCollator
-        >>> out.loss, out.prediction_logits.shape
+        >>> config = BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2,
+        ...                     num_attention_heads=2, intermediate_size=64)
+        >>> model = BertForPreTraining(config)
+        >>> labels = torch.tensor([[-100, 7, -100, -100]])  # predict position 1 only: M = 1
+        >>> out = model(torch.tensor([[2, 4, 9, 3]]), labels=labels,
+        ...             next_sentence_label=torch.tensor([0]))
+        >>> tuple(out.prediction_logits.shape), out.prediction_mask.tolist()  # (M, V), (B, T)
+        ((1, 100), [[False, True, False, False]])
+        >>> bool(out.loss == out.mlm_loss + out.nsp_loss)
+        True
         """
         if not isinstance(all_logits, bool):
             raise TypeError(f"all_logits must be a bool, not {type(all_logits).__name__}")
@@ -505,8 +525,13 @@ def fill_mask(
     sorted from the most likely; the probabilities are the softmax over the whole
     vocabulary at that position. ``tokenizer`` defaults to the embedded one.
 
-    >>> fill_mask("Paris is the [MASK] of France.", top_k=2, model=model)
-    [[(token, probability), (token, probability)]]     # one list for the one [MASK]
+    >>> model = BertForPreTraining.from_pretrained()  # untrained heads: guesses are noise
+    >>> guesses = fill_mask("Paris is the [MASK] of France.", top_k=2, model=model)
+    >>> len(guesses), len(guesses[0])  # one list for the one [MASK], of top_k pairs
+    (1, 2)
+    >>> (first, p_first), (second, p_second) = guesses[0]
+    >>> isinstance(first, str), p_first >= p_second  # (token, probability), most likely first
+    (True, True)
     """
     _check_text("text", text)
     if isinstance(top_k, bool) or not isinstance(top_k, int):
@@ -542,7 +567,10 @@ def next_sentence(
     The pair is encoded as ``[CLS] a [SEP] b [SEP]`` (cut to the tokenizer's maximum
     length when longer). ``tokenizer`` defaults to the embedded one.
 
-    >>> next_sentence("I bought milk.", "Then I went home.", model=model)   # in (0, 1)
+    >>> model = BertForPreTraining.from_pretrained()  # untrained heads
+    >>> p = next_sentence("I bought milk.", "Then I went home.", model=model)
+    >>> round(p, 1)  # an untrained head gives even odds
+    0.5
     """
     _check_text("a", a)
     _check_text("b", b)

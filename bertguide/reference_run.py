@@ -43,7 +43,6 @@ from bertguide.restoring import (
     RUN_MODULES,
     BatchCollator,
     evaluate,
-    expected_minutes,
     heldout_batches,
     length_batches,
     restore,
@@ -146,9 +145,11 @@ def time_to_reach(curve: list[dict], target: float) -> float | None:
     """Training seconds at which ``curve``'s MLM accuracy first reaches ``target``,
     interpolated linearly between evaluations; None if it never does.
 
-    >>> curve = [{"train_s": 0, "mlm_accuracy": 0.1}, {"train_s": 10, "mlm_accuracy": 0.3}]
-    >>> time_to_reach(curve, 0.2)
+    >>> curve = [{"train_s": 0, "mlm_accuracy": 0.25}, {"train_s": 10, "mlm_accuracy": 0.75}]
+    >>> time_to_reach(curve, 0.5)  # halfway between the two evaluations
     5.0
+    >>> time_to_reach(curve, 0.9) is None  # never reached
+    True
     """
     for before, after in pairwise(curve):
         if after["mlm_accuracy"] >= target:
@@ -235,12 +236,11 @@ def comparison_directory(settings: ComparisonSettings = ComparisonSettings()) ->
     directory = run_directory(
         "restoring-vs-transformers", settings, (*RUN_MODULES, "bertguide.reference_run")
     )
-    minutes = expected_minutes("restoring-vs-transformers")
-    message = (
-        f"timing the restoring run against transformers' BertForPreTraining: "
-        f"about {minutes:.0f} minutes on 2 CPU cores, once"
+    return cached_run(
+        directory,
+        lambda folder: _run_and_save(settings, folder),
+        "timing the restoring run against transformers' BertForPreTraining",
     )
-    return cached_run(directory, lambda folder: _run_and_save(settings, folder), message)
 
 
 def comparison_report(settings: ComparisonSettings = ComparisonSettings()) -> dict:

@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import logging
 import random
 import sys
@@ -58,7 +57,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bertguide.cache import cached_run, read_report, run_directory
+from bertguide.cache import cached_run, measured_minutes, read_report, run_directory
 from bertguide.config import BertConfig
 from bertguide.corpus import CORPORA, sentence_documents
 from bertguide.masking import IGNORE_INDEX, PreTrainingCollator, make_nsp_pairs, mask_examples
@@ -474,10 +473,9 @@ def expected_minutes(name: str, settings: RestoringSettings | None = None) -> fl
     >>> expected_minutes("restored-heads")
     5.0                                       # e.g.
     """
-    measured = json.loads((Path(__file__).parent / "data" / "run_minutes.json").read_text())
-    if name not in measured or name == "about":
+    minutes = measured_minutes(name)
+    if minutes is None:
         raise ValueError(f"no measured length for a run named {name!r}")
-    minutes = float(measured[name])
     reference = COMPACT_SETTINGS if name == "compact-student" else DEFAULT_SETTINGS
     if settings is None:
         return minutes
@@ -491,13 +489,12 @@ def restored_folder(settings: RestoringSettings | None = None) -> Path:
 
 
 def _cached(name: str, settings: RestoringSettings, what: str) -> Path:
-    minutes = expected_minutes(name, settings)
-    length = "under a minute" if minutes < 1 else f"about {round(minutes)} minutes"
-    cores = f"{settings.threads} CPU core{'s' if settings.threads > 1 else ''}"
     return cached_run(
         run_directory(name, settings, RUN_MODULES),
         partial(_run_and_save, settings),
-        f"{what}: {length} on {cores}, once",
+        what,
+        threads=settings.threads,
+        minutes=expected_minutes(name, settings),
     )
 
 
@@ -526,7 +523,18 @@ def restored_model(settings: RestoringSettings | None = None) -> BertForPreTrain
 
 
 def restoring_report(settings: RestoringSettings | None = None) -> dict:
-    """The report of the restoring run (see ``restore``), from the cache."""
+    """The report of the restoring run (see ``restore``), from the cache.
+
+    The run is made first when the cache has none (see ``restored_directory``). The keys
+    are ``restore``'s report's, plus ``run_seconds``, the wall time of the whole run.
+
+    Example::
+
+        report = restoring_report()
+        report["mlm_accuracy"], report["nsp_accuracy"]  # held-out, after training
+        report["before"]["mlm_accuracy"]                # held-out, before training
+        report["steps"], report["train_time_s"]         # optimiser steps; training seconds
+    """
     return read_report(restored_directory(settings))
 
 

@@ -13,17 +13,22 @@ same folds,
 4. fine-tuning: the encoder and a fresh linear head trained together with
    ``bertguide.training.train`` (``fine_tune``, settings in ``FineTuneSettings``).
 
-The fine-tuning recipe was measured, one change at a time (``python -m
-bertguide.sentiment --ablation`` prints the table; the chapter shows it):
+The fine-tuning recipe was chosen on a second split of the same sentences (folds drawn
+with seed 1; the results are reported on the folds of seed 0), one change at a time
+(``python -m bertguide.sentiment --ablation`` measures the table again; the measured
+one ships as ``bertguide/data/sentiment_ablation.json``, ``measured_ablation()``):
 
 * the head reads the **mean of the token vectors**, not the pooled [CLS]: the embedded
   model (all-MiniLM-L6-v2) was trained to make sentence embeddings by mean pooling,
   and its pooler was never trained for anything, so [CLS] through the pooler is a poor
   starting feature (``MeanPooledClassifier``);
-* the encoder learns slowly (2e-5) and the fresh head 50x faster (``lr_multipliers``);
+* the encoder learns at 5e-5 (the largest of the BERT paper's 5e-5, 3e-5, 2e-5) and
+  the fresh head 50x faster (``lr_multipliers``);
 * the word embeddings stay as they are: 160 sentences cannot improve 11.7 M numbers,
   and not updating them makes a step cheaper;
-* 3 epochs (BERT used 2 to 4), 30 steps on 160 sentences.
+* batches of 8 and 5 epochs: 100 steps on 160 sentences (the paper used batches of
+  16 or 32 and 2 to 4 epochs on thousands of examples; with a few hundred, more and
+  smaller steps helped).
 
 ``cross_validated()`` caches the result per machine (``bertguide.cache``), with the
 first fold's fine-tuned classifier as the checkpoint.
@@ -41,6 +46,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import math
 import statistics
 import sys
@@ -135,10 +141,10 @@ class FineTuneSettings:
     """How ``fine_tune`` trains; the defaults are the best measured on the folds."""
 
     pooling: str = "mean"  # the head reads the "mean" of the token vectors or "cls" pooled
-    num_epochs: int = 3  # passes over the training sentences
+    num_epochs: int = 5  # passes over the training sentences
     min_steps: int = 0  # at least this many optimiser steps (small training sets)
-    batch_size: int = 16  # sentences per optimiser step
-    learning_rate: float = 2e-5  # peak learning rate of the encoder
+    batch_size: int = 8  # sentences per optimiser step
+    learning_rate: float = 5e-5  # peak learning rate of the encoder
     head_lr_multiplier: float = 50.0  # the fresh head learns this much faster
     warmup_ratio: float = 0.1  # share of the steps spent warming up (linear, from 0)
     weight_decay: float = 0.01  # AdamW's, not on biases and LayerNorm weights
@@ -425,23 +431,32 @@ def summary(results: dict[str, list[float]]) -> str:
 
 # --- the ablation: one change at a time ------------------------------------------------
 
-# (label, changes to FineTuneSettings): from the old recipe to the current defaults.
+# (label, changes to FineTuneSettings): each row changes one thing of the defaults,
+# the last rows go back to earlier recipes.
 ABLATION: tuple[tuple[str, dict], ...] = (
-    ("defaults: mean pooling, 3 epochs", {}),
+    ("defaults: mean, 5 epochs of 8, lr 5e-5", {}),
     ("[CLS] through the pooler", dict(pooling="cls")),
     ("encoder frozen: the head alone trains", dict(freeze_encoder=True)),
-    ("2 epochs", dict(num_epochs=2)),
+    ("word embeddings trained too", dict(freeze_word_embeddings=False)),
+    ("head learns at the encoder's rate", dict(head_lr_multiplier=1.0)),
+    ("lr 2e-5", dict(learning_rate=2e-5)),
+    ("batches of 16", dict(batch_size=16)),
+    ("3 epochs", dict(num_epochs=3)),
+    ("earlier: 3 epochs of 16, lr 2e-5", dict(num_epochs=3, batch_size=16, learning_rate=2e-5)),
     (
-        "old: [CLS], 2 epochs, lr 1e-4, head x1",
+        "first: [CLS], 2 epochs of 16, lr 1e-4, head x1",
         dict(
             pooling="cls",
             num_epochs=2,
+            batch_size=16,
             learning_rate=1e-4,
             head_lr_multiplier=1.0,
             freeze_word_embeddings=False,
         ),
     ),
 )
+SELECTION_SEED = 1  # the folds the recipe was chosen on; results are reported on seed 0
+MEASURED_ABLATION = Path(__file__).parent / "data" / "sentiment_ablation.json"
 
 
 def _load_average() -> float:
@@ -451,8 +466,10 @@ def _load_average() -> float:
         return math.nan
 
 
-def run_ablation(n_splits: int = 5, seed: int = 0, rows=ABLATION) -> list[dict]:
-    """Cross-validate fine-tuning alone for each row of ``ABLATION``; print each row."""
+def run_ablation(n_splits: int = 5, seed: int = SELECTION_SEED, rows=ABLATION) -> list[dict]:
+    """Cross-validate fine-tuning alone for each row of ``ABLATION`` on the folds of
+    ``seed``; print each row as it is measured and return them (``"folds"`` holds the
+    accuracy of each fold)."""
     out = []
     print(f"{'setting':<42}{'accuracy':>16}{'seconds':>9}{'cpu s':>8}{'load':>6}", flush=True)
     for label, changes in rows:
@@ -463,6 +480,7 @@ def run_ablation(n_splits: int = 5, seed: int = 0, rows=ABLATION) -> list[dict]:
         scores = result["bert_finetuned"]
         row = {
             "setting": label,
+            "folds": scores,
             "mean": statistics.mean(scores),
             "std": statistics.stdev(scores),
             "seconds": result["seconds"][0],
@@ -476,6 +494,46 @@ def run_ablation(n_splits: int = 5, seed: int = 0, rows=ABLATION) -> list[dict]:
             flush=True,
         )
     return out
+
+
+def measured_ablation() -> dict:
+    """The ablation as measured and shipped: ``{"seed", "n_splits", "torch", "rows"}``,
+    each row as ``run_ablation`` returns it; ``"features"`` holds the frozen-feature
+    baseline's folds on the same split, for comparison.
+
+    >>> table = measured_ablation()
+    >>> table["seed"], table["rows"][0]["setting"]
+    (1, 'defaults: mean, 5 epochs of 8, lr 5e-5')
+    """
+    return json.loads(MEASURED_ABLATION.read_text(encoding="utf-8"))
+
+
+def format_ablation(table: dict) -> str:
+    """The measured ablation as a text table: setting, mean ± std over the folds.
+
+    >>> print(format_ablation({"rows": [{"setting": "x", "mean": 0.5, "std": 0.1}]}))
+    setting                                             accuracy
+    x                                              0.500 ± 0.100
+    """
+    lines = [f"{'setting':<48}{'accuracy':>13}"]
+    lines += [f"{r['setting']:<48}{r['mean']:.3f} ± {r['std']:.3f}" for r in table["rows"]]
+    return "\n".join(lines)
+
+
+def _measure_ablation(path: Path) -> None:
+    """Run the ablation and write it, with the frozen-feature baseline, to ``path``."""
+    rows = run_ablation()
+    base = cross_validate(5, SELECTION_SEED, models=("bert_features_logreg",))
+    table = {
+        "about": "python -m bertguide.sentiment --ablation --write: fine-tuning's "
+        "accuracy on 5 folds of the polarity sentences, drawn with seed 1",
+        "seed": SELECTION_SEED,
+        "n_splits": 5,
+        "torch": torch.__version__,
+        "features": base["bert_features_logreg"],
+        "rows": rows,
+    }
+    path.write_text(json.dumps(table, indent=1) + "\n", encoding="utf-8")
 
 
 # --- the cache: cross-validated once per machine ------------------------------------------
@@ -492,7 +550,6 @@ RUN_MODULES = (
     "bertguide.tokenizer",
     "bertguide.basic_tokenizer",
 )
-EXPECTED_MINUTES = 3  # the default run on 2 cores
 
 
 @dataclass(frozen=True)
@@ -521,7 +578,7 @@ def _cross_validate_and_save(run: CrossValidationRun, folder: Path) -> dict:
 
 
 def cross_validation_directory(run: CrossValidationRun | None = None) -> Path:
-    """The cache folder of the cross-validation, made when missing (~3 min on 2 cores).
+    """The cache folder of the cross-validation, made when missing (announced on stderr).
 
     It holds ``report.json`` (``cross_validated()`` reads it) and the first fold's
     fine-tuned classifier in the Hugging Face format.
@@ -530,8 +587,8 @@ def cross_validation_directory(run: CrossValidationRun | None = None) -> Path:
     return cached_run(
         run_directory("sentiment-cv", run, RUN_MODULES),
         lambda folder: _cross_validate_and_save(run, folder),
-        f"cross-validating four sentiment models: about {EXPECTED_MINUTES} minutes on "
-        f"{run.settings.threads} CPU cores, once",
+        "cross-validating four sentiment models",
+        threads=run.settings.threads,
     )
 
 
@@ -551,10 +608,16 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m bertguide.sentiment [--ablation]``: the table of results."""
     parser = argparse.ArgumentParser(description="Cross-validate the sentiment models.")
     parser.add_argument("--ablation", action="store_true", help="measure the recipe's parts")
+    parser.add_argument(
+        "--write", action="store_true", help="with --ablation: save it as the shipped table"
+    )
     parser.add_argument("--fresh", action="store_true", help="run again, ignoring the cache")
     args = parser.parse_args(argv)
     if args.ablation:
-        run_ablation()
+        if args.write:
+            _measure_ablation(MEASURED_ABLATION)
+        else:
+            run_ablation()
         return 0
     if args.fresh:
         start = time.perf_counter()

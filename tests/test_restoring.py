@@ -85,6 +85,54 @@ def test_the_folder_name_changes_with_settings_code_and_weights(monkeypatch, tmp
     assert cache.run_directory("restored-heads", TINY, modules) != first
 
 
+def test_prose_in_a_module_does_not_change_the_key(monkeypatch, tmp_path):
+    """Docstrings, comments and formatting are not what a run computes."""
+    monkeypatch.setenv("BERTGUIDE_CACHE", str(tmp_path))
+    module = tmp_path / "src" / "prose_probe.py"
+    module.parent.mkdir()
+    monkeypatch.syspath_prepend(str(module.parent))
+    module.write_text('"""One."""\n\ndef steps():\n    """Two."""\n    return 1\n')
+    first = cache.run_directory("probe", TINY, ("prose_probe",))
+    module.write_text('"""Other words."""\n\n\ndef steps():  # a comment\n    return (1)\n')
+    assert cache.run_directory("probe", TINY, ("prose_probe",)) == first
+    module.write_text('"""One."""\n\ndef steps():\n    """Two."""\n    return 2\n')
+    assert cache.run_directory("probe", TINY, ("prose_probe",)) != first
+    # a string that is not a docstring is code: a message the run prints counts
+    module.write_text('"""One."""\n\ndef steps():\n    print("x")\n    return 1\n')
+    assert cache.run_directory("probe", TINY, ("prose_probe",)) != first
+
+
+def test_a_run_is_announced_with_its_measured_length_and_timed(monkeypatch, tmp_path, capfd):
+    def run(folder: Path) -> dict:
+        for name in ("config.json", "model.safetensors"):
+            (folder / name).write_text("{}")
+        return {"answer": 42}
+
+    assert cache.measured_minutes("never-measured") is None
+    monkeypatch.setattr(cache, "measured_minutes", {"restored-heads": 3.4}.get)
+    directory = cache.cached_run(tmp_path / "restored-heads-00ff", run, "restoring", threads=1)
+    err = capfd.readouterr().err
+    assert "restoring: about 3 minutes on 1 CPU core, once; cached in" in err
+    report = cache.read_report(directory)
+    assert report["answer"] == 42 and 0 <= report["run_seconds"] < 5
+    cache.cached_run(tmp_path / "other-run-00ff", run, "another run")
+    assert "another run: not yet timed on 2 CPU cores, once" in capfd.readouterr().err
+    names = [name for name, _ in cache.finished_runs(tmp_path)]
+    assert sorted(names) == ["other-run-00ff", "restored-heads-00ff"]
+    assert cache.run_name(directory) == "restored-heads"
+
+
+def test_every_cached_run_has_a_measured_length():
+    """Each run the guide caches tells the reader how long it takes, from measurement."""
+    names = ["restored-heads", "compact-student", "restoring-vs-transformers",
+             "sentiment-cv", "transfer-curves", "tiny-gpt"]  # fmt: skip
+    names += [f"family-{name}" for name in ("distillation", "roberta", "electra", "tang")]
+    names += [f"demo-{task}" for task in ("pairs", "ner", "qa")]
+    assert {name: cache.measured_minutes(name) is not None for name in names} == dict.fromkeys(
+        names, True
+    )
+
+
 def test_a_missing_cache_runs_once_and_says_so(monkeypatch, tmp_path, capfd):
     monkeypatch.setenv("BERTGUIDE_CACHE", str(tmp_path))
     monkeypatch.setattr(restoring, "DEFAULT_SETTINGS", TINY.replace(seed=1))

@@ -7,6 +7,7 @@ the embedded vocabulary, and the cache lives in a temporary ``BERTGUIDE_CACHE``.
 from __future__ import annotations
 
 import json
+import statistics
 
 import pytest
 import torch
@@ -78,13 +79,13 @@ def test_classifier_on_copies_the_encoder_and_sets_dropout(encoder):
 
 def test_settings_make_the_training_config():
     config = FineTuneSettings().training_config(160)
-    assert (config.max_steps, config.batch_size, config.warmup_steps) == (30, 16, 3)
-    assert config.learning_rate == 2e-5
+    assert (config.max_steps, config.batch_size, config.warmup_steps) == (100, 8, 10)
+    assert config.learning_rate == 5e-5
     assert config.lr_multipliers == {
         "classifier.": 50.0,
         "bert.embeddings.word_embeddings.": 0.0,
     }
-    small = FineTuneSettings(min_steps=20).training_config(20)
+    small = FineTuneSettings(min_steps=20, batch_size=16).training_config(20)
     assert (small.max_steps, small.batch_size) == (20, 16)
     frozen = FineTuneSettings(freeze_encoder=True).training_config(32).lr_multipliers
     assert frozen["bert."] == 0.0
@@ -144,3 +145,17 @@ def test_the_cross_validation_is_cached(monkeypatch, tmp_path, encoder, capfd):
     assert kept.head_loaded
     assert sentiment.cross_validated() == report and calls == [0]
     assert capfd.readouterr().err == ""
+
+
+def test_the_shipped_ablation_was_measured_on_the_selection_split():
+    """The table the chapter shows: every row of ABLATION, measured on seed 1's folds."""
+    table = sentiment.measured_ablation()
+    assert table["seed"] == sentiment.SELECTION_SEED != 0  # not the folds reported
+    assert [row["setting"] for row in table["rows"]] == [label for label, _ in sentiment.ABLATION]
+    for row in table["rows"]:
+        assert len(row["folds"]) == table["n_splits"] == 5
+        assert row["mean"] == pytest.approx(statistics.mean(row["folds"]))
+        assert row["std"] == pytest.approx(statistics.stdev(row["folds"]))
+    assert len(table["features"]) == 5
+    lines = sentiment.format_ablation(table).splitlines()
+    assert len(lines) == len(sentiment.ABLATION) + 1 and lines[1].startswith("defaults")

@@ -221,7 +221,18 @@ def convert_hf_albert_state_dict(
     with ``strict=True``. Heads (``predictions.``, ``sop_classifier.``) and buffers
     are skipped. Raises ValueError for a layout this model cannot hold.
 
+    >>> import transformers
+    >>> config = AlbertConfig(vocab_size=100, embedding_size=16, hidden_size=32,
+    ...                       num_hidden_layers=2, num_attention_heads=2, intermediate_size=64)
+    >>> hf_model = transformers.AlbertModel(transformers.AlbertConfig(  # one group: "all"
+    ...     vocab_size=100, embedding_size=16, hidden_size=32, num_hidden_layers=2,
+    ...     num_attention_heads=2, intermediate_size=64, hidden_act="gelu"))
+    >>> model = AlbertModel(config)
     >>> model.load_state_dict(convert_hf_albert_state_dict(hf_model.state_dict(), config))
+    <All keys matched successfully>
+    >>> ids = torch.tensor([[2, 15, 7, 3]])
+    >>> torch.equal(model.eval()(ids).last_hidden_state, hf_model.eval()(ids).last_hidden_state)
+    True
     """
     if not isinstance(config, AlbertConfig):
         raise TypeError(f"config must be an AlbertConfig, not {type(config).__name__}")
@@ -281,8 +292,14 @@ def make_sop_pairs(
 
     Too long a pair is cut with ``truncate_pair``; sentences without a token are skipped.
 
-    >>> from bertguide.corpus import sentence_documents
-    >>> pairs = make_sop_pairs(sentence_documents("lee", "train"), tok, max_length=64)
+    >>> tok = WordPieceTokenizer.from_pretrained()
+    >>> docs = [["The cat sat.", "It purred.", "Then it slept."],
+    ...         ["Rain fell.", "The river rose.", "Roads closed."]]
+    >>> pairs = make_sop_pairs(docs, tok, max_length=16)
+    >>> [(p["sentence_a"], p["sentence_b"], p["sentence_order_label"]) for p in pairs]
+    [((0, 0), (0, 1), 0), ((0, 1), (0, 2), 0), ((1, 1), (1, 0), 1), ((1, 2), (1, 1), 1)]
+    >>> tok.decode(pairs[2]["input_ids"])  # swapped: sentence 1 before sentence 0
+    '[CLS] the river rose. [SEP] rain fell. [SEP]'
     """
     _check_documents(documents)
     if not isinstance(tokenizer, WordPieceTokenizer):
@@ -321,8 +338,18 @@ class SentenceOrderCollator(PreTrainingCollator):
 
     Masks as the parent does (dynamically unless the examples carry ``labels``).
 
-    >>> batch = SentenceOrderCollator(tok)(make_sop_pairs(docs, tok)[:8])
-    >>> AlbertForPreTraining(config)(**batch).loss
+    >>> tok = WordPieceTokenizer.from_pretrained()
+    >>> docs = [["The cat sat.", "It purred.", "Then it slept."],
+    ...         ["Rain fell.", "The river rose.", "Roads closed."]]
+    >>> collate = SentenceOrderCollator(tok, generator=torch.Generator().manual_seed(0))
+    >>> batch = collate(make_sop_pairs(docs, tok))
+    >>> batch["sentence_order_label"]  # (B,): 0 in order, 1 swapped
+    tensor([0, 0, 1, 1])
+    >>> config = AlbertConfig(vocab_size=len(tok), embedding_size=16, hidden_size=32,
+    ...                       num_hidden_layers=2, num_attention_heads=2, intermediate_size=64)
+    >>> out = AlbertForPreTraining(config)(**batch)
+    >>> tuple(out.sop_logits.shape), bool(out.loss == out.mlm_loss + out.sop_loss)
+    ((4, 2), True)
     """
 
     def __call__(self, examples: Sequence[dict]) -> dict[str, torch.Tensor]:

@@ -90,7 +90,9 @@ def distillation_loss(
 
     student/teacher logits (B, K), labels (B,) of class ids (None: soft targets only).
 
-    >>> distillation_loss(student(x), teacher(x).detach(), y, temperature=4.0, alpha=0.9)
+    >>> logits = torch.tensor([[2.0, 0.0]])
+    >>> distillation_loss(logits, logits, torch.tensor([0]))  # 0.5 * 0 + 0.5 * log(1 + e^-2)
+    tensor(0.0635)
     """
     alpha = check_float("alpha", alpha, 0.0, 1.0)
     soft = soft_target_loss(student_logits, teacher_logits, temperature)
@@ -164,7 +166,13 @@ def distilbert_student(
     to every position row, so single-segment inputs embed exactly as in the teacher.
     The tensors are copies (training the student leaves the teacher alone).
 
-    >>> student = distilbert_student(BertModel.from_pretrained())      # 3 of 6 layers
+    >>> teacher = BertModel.from_pretrained()
+    >>> student = distilbert_student(teacher)  # the teacher's layers 0, 2 and 4 of 6
+    >>> len(student.encoder.layer)
+    3
+    >>> torch.equal(student.encoder.layer[1].output.dense.weight,
+    ...             teacher.encoder.layer[2].output.dense.weight)
+    True
     """
     if not isinstance(teacher, BertModel):
         raise TypeError(f"teacher must be a BertModel, not {type(teacher).__name__}")
@@ -205,7 +213,16 @@ def convert_hf_distilbert_state_dict(state_dict: dict[str, torch.Tensor]) -> dic
     ``distilbert.`` is dropped, and so are heads (``vocab_*``, ``pre_classifier``,
     ``classifier``, ``qa_outputs``) and buffers.
 
+    >>> import transformers
+    >>> hf = transformers.DistilBertModel(transformers.DistilBertConfig(
+    ...     vocab_size=100, dim=32, n_layers=2, n_heads=2, hidden_dim=64))
+    >>> student = DistilBertModel(BertConfig(vocab_size=100, hidden_size=32,
+    ...     num_hidden_layers=2, num_attention_heads=2, intermediate_size=64))
     >>> student.load_state_dict(convert_hf_distilbert_state_dict(hf.state_dict()))
+    <All keys matched successfully>
+    >>> ids = torch.tensor([[2, 15, 7, 3]])
+    >>> torch.equal(student.eval()(ids).last_hidden_state, hf.eval()(ids).last_hidden_state)
+    True
     """
     out = {}
     for key, tensor in state_dict.items():
@@ -271,8 +288,18 @@ class TinyBertLoss(nn.Module):
     Called with the student's and teacher's ``output_hidden_states=True,
     output_attentions=True`` outputs. Attention matrices need as many heads in both.
 
-    >>> loss_fn = TinyBertLoss(student.config, teacher.config)       # W_e, W_h train too
-    >>> loss_fn(student(**batch, ...), teacher(**batch, ...), batch["attention_mask"]).loss
+    >>> student = BertModel(BertConfig(vocab_size=100, hidden_size=16, num_hidden_layers=2,
+    ...                                num_attention_heads=2, intermediate_size=32))
+    >>> teacher = BertModel(BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=4,
+    ...                                num_attention_heads=2, intermediate_size=64))
+    >>> loss_fn = TinyBertLoss(student.config, teacher.config)  # W_e, W_h train too
+    >>> loss_fn.layer_map  # student layer m reads teacher layer 2m
+    [0, 2, 4]
+    >>> ids, mask = torch.tensor([[2, 7, 9, 3]]), torch.ones(1, 4, dtype=torch.long)
+    >>> both = dict(output_hidden_states=True, output_attentions=True)
+    >>> losses = loss_fn(student(ids, mask, **both), teacher(ids, mask, **both), mask)
+    >>> bool(losses.loss == losses.embedding + losses.hidden + losses.attention)
+    True
     """
 
     def __init__(
@@ -318,8 +345,12 @@ class BiLstmClassifier(nn.Module):
     ``pooling="max"`` takes each feature's maximum over the real tokens; ``"last"``
     concatenates the forward LSTM's last state and the backward LSTM's first.
 
-    >>> model = BiLstmClassifier(vocab_size=30522, num_labels=2)
-    >>> model(batch["input_ids"], batch["attention_mask"]).shape       # (B, 2)
+    >>> from bertguide.tokenizer import WordPieceTokenizer
+    >>> tok = WordPieceTokenizer.from_pretrained()
+    >>> batch = tok(["a fine film", "dull"], padding=True)
+    >>> model = BiLstmClassifier(vocab_size=len(tok), num_labels=2)
+    >>> model(batch["input_ids"], batch["attention_mask"]).shape  # (B, 2)
+    torch.Size([2, 2])
     """
 
     def __init__(

@@ -63,8 +63,13 @@ def pack_full_sentences(
         input_ids       [CLS] s1 s2 ... [SEP] (a [SEP] between documents), list of int
         sentences       [(document index, sentence index), ...] in the input
 
-    >>> from bertguide.corpus import sentence_documents
-    >>> inputs = pack_full_sentences(sentence_documents("lee"), tok, max_length=128)
+    >>> tok = WordPieceTokenizer.from_pretrained()
+    >>> docs = [["The cat sat.", "It purred."], ["Rain fell.", "The river rose."]]
+    >>> [tok.decode(x["input_ids"]) for x in pack_full_sentences(docs, tok, max_length=16)]
+    ['[CLS] the cat sat. it purred. [SEP] rain fell. [SEP]', '[CLS] the river rose. [SEP]']
+    >>> inputs = pack_full_sentences(docs, tok, max_length=16, cross_documents=False)
+    >>> [x["sentences"] for x in inputs]  # one input per document here
+    [[(0, 0), (0, 1)], [(1, 0), (1, 1)]]
     """
     _check_documents(documents)
     if not isinstance(tokenizer, WordPieceTokenizer):
@@ -114,8 +119,14 @@ class StaticMasking:
     masks: pass both to ``train``. ``epoch(e)`` is what pass e over the original data
     sees: copy ``e % duplicates`` of each example (BERT: 10 copies over 40 epochs).
 
+    >>> tok = WordPieceTokenizer.from_pretrained()
+    >>> examples = [{"input_ids": tok.encode("The cat sat on the mat. It purred and then slept.")}]
     >>> static = StaticMasking(examples, tok, duplicates=10)
-    >>> train(model, static.dataset, config, collate_fn=static.collate_fn)
+    >>> len(static.dataset), static.epoch(13) == static.epoch(3)  # pass 13 reads copy 3
+    (10, True)
+    >>> batch = static.collate_fn(static.epoch(0))  # as in train: the stored masks are kept
+    >>> batch["labels"].tolist() == [static.epoch(0)[0]["labels"]]
+    True
     """
 
     def __init__(
@@ -150,8 +161,13 @@ class DynamicMasking:
     example as the collator would, drawing on the same generator, so consecutive calls
     give new masks, as consecutive epochs do.
 
+    >>> tok = WordPieceTokenizer.from_pretrained()
+    >>> examples = [{"input_ids": tok.encode("The cat sat on the mat. It purred and then slept.")}]
     >>> dynamic = DynamicMasking(examples, tok, seed=0)
-    >>> train(model, dynamic.dataset, config, collate_fn=dynamic.collate_fn)
+    >>> sorted(dynamic.collate_fn(dynamic.dataset))  # as in train: masked in the batch
+    ['attention_mask', 'input_ids', 'labels', 'token_type_ids']
+    >>> dynamic.epoch(0) == dynamic.epoch(1)  # a new mask on every pass
+    False
     """
 
     def __init__(
@@ -192,8 +208,12 @@ def count_distinct_masks(pipeline: StaticMasking | DynamicMasking, num_epochs: i
     Static masking gives at most ``duplicates``; dynamic masking up to ``num_epochs``
     (fewer only for short sequences, which have few ways to be masked).
 
-    >>> count_distinct_masks(StaticMasking(examples, tok, duplicates=1), 10).max()
-    tensor(1)
+    >>> tok = WordPieceTokenizer.from_pretrained()
+    >>> examples = [{"input_ids": tok.encode("The cat sat on the mat. It purred and then slept.")}]
+    >>> count_distinct_masks(StaticMasking(examples, tok, duplicates=4), 10)
+    tensor([4])
+    >>> count_distinct_masks(DynamicMasking(examples, tok), 10)
+    tensor([10])
     """
     if not isinstance(pipeline, (StaticMasking, DynamicMasking)):
         kind = type(pipeline).__name__
@@ -233,8 +253,17 @@ def mlm_only_loss(model, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
     Any ``next_sentence_label`` in the batch is dropped, so ``BertForPreTraining``
     computes no NSP loss and its NSP head gets no gradient.
 
-    >>> train(model, dynamic.dataset, config, collate_fn=dynamic.collate_fn,
-    ...       loss_fn=mlm_only_loss)
+    >>> from bertguide.config import BertConfig
+    >>> from bertguide.pretraining import BertForPreTraining
+    >>> tok = WordPieceTokenizer.from_pretrained()
+    >>> model = BertForPreTraining(BertConfig(vocab_size=len(tok), hidden_size=32,
+    ...     num_hidden_layers=2, num_attention_heads=2, intermediate_size=64)).eval()
+    >>> example = {"input_ids": tok.encode("The cat sat on the mat."), "next_sentence_label": 0}
+    >>> batch = PreTrainingCollator(tok, generator=torch.Generator().manual_seed(0))([example])
+    >>> loss = mlm_only_loss(model, batch)  # as train(..., loss_fn=mlm_only_loss) calls it
+    >>> loss.backward()
+    >>> bool(loss == model(**batch).mlm_loss), model.cls.seq_relationship.weight.grad is None
+    (True, True)
     """
     if not isinstance(batch, Mapping) or "labels" not in batch:
         raise ValueError("batch must be a dict with 'labels' (the masked-LM targets)")

@@ -512,10 +512,10 @@ def teacher_logits(teacher, features) -> torch.Tensor:
 # --- the cache ----------------------------------------------------------------------------
 
 RUNS = {
-    "distillation": (run_distillation, DistillationSettings(), "about 1 minute"),
-    "roberta": (run_roberta, RobertaSettings(), "about 1 minute"),
-    "electra": (run_electra, ElectraSettings(), "about 1 minute"),
-    "tang": (run_tang, TangSettings(), "about 1 minute"),
+    "distillation": (run_distillation, DistillationSettings()),
+    "roberta": (run_roberta, RobertaSettings()),
+    "electra": (run_electra, ElectraSettings()),
+    "tang": (run_tang, TangSettings()),
 }
 
 
@@ -523,13 +523,13 @@ def run_report(name: str, settings=None) -> dict:
     """The report of run ``name`` ("distillation", "roberta", "electra" or "tang"), from
     the cache; the first call on a machine runs it (announced on stderr).
 
-    Example (a minute the first time on a machine)::
+    Example (minutes the first time on a machine; the announcement says how many)::
 
         run_report("distillation")["after"]["top1_agreement"]
     """
     if name not in RUNS:
         raise ValueError(f"name must be one of {sorted(RUNS)}, got {name!r}")
-    run, default, length = RUNS[name]
+    run, default = RUNS[name]
     settings = default if settings is None else settings
     if type(settings) is not type(default):
         kind = type(settings).__name__
@@ -542,8 +542,8 @@ def run_report(name: str, settings=None) -> dict:
     directory = cached_run(
         run_directory(f"family-{name}", key, modules),
         partial(_timed, run, settings),
-        f"the BERT family's {name} run: {length} on {settings.threads} CPU "
-        f"core{'s' if settings.threads > 1 else ''}, once",
+        f"the BERT family's {name} run",
+        threads=settings.threads,
     )
     return read_report(directory)
 

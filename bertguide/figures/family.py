@@ -5,8 +5,9 @@ text, against the clipped geometric law they follow; ``family-albert-parameters`
 BERT-base and ALBERT-base part by part; ``family-electra-probe``: the polarity probe
 of ELECTRA's and BERT's encoders along the same training steps, read from the cached
 run of ``bertguide.family.runs`` (run when missing, a few minutes on 2 CPU cores).
-``plot_distillation`` draws the distillation run's report (agreement before and after,
-speed-up); it is not yet a site figure.
+``family-distillation``: the distilled student against its teacher before and after
+the run of ``bertguide.family.runs`` (agreement, sentence cosine, MLM accuracy,
+speed-up), read from the cached run.
 
 Left out: pictures of the runs' learning curves (the reports keep them).
 """
@@ -190,3 +191,10 @@ def _fig_electra_probe():
     from bertguide.family.runs import run_report
 
     return plot_probe_curves(run_report("electra"))
+
+
+@figure("family-distillation", depends=DEPENDS)
+def _fig_distillation():
+    from bertguide.family.runs import run_report
+
+    return plot_distillation(run_report("distillation"))

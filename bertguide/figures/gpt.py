@@ -290,7 +290,8 @@ def tiny_gpt_directory(settings: TinyGPTSettings = DEFAULT_SETTINGS) -> Path:
     return cached_run(
         directory,
         lambda folder: _run(settings, folder),
-        f"training the tiny GPT ({settings.max_steps} steps, about two minutes)",
+        f"training the tiny GPT ({settings.max_steps} steps)",
+        threads=settings.threads,
     )
 
 
