@@ -34,8 +34,10 @@ Pre-training: MLM and NSP                ``masking``, ``pretraining``, ``trainin
                                          ``restoring``, ``ablation``,
                                          ``reference_run``, ``cache``,
                                          ``figures.pretraining``
-Fine-tuning and transfer learning        ``finetuning``, ``sentiment``, ``transfer``,
-                                         ``demo_tasks``, ``figures.finetuning``
+Fine-tuning and transfer learning        ``finetuning``, ``words_and_spans``,
+                                         ``sentiment``, ``sentiment_ablation``,
+                                         ``transfer``, ``demo_tasks``,
+                                         ``figures.finetuning``
 The BERT family                          ``family.albert``, ``family.roberta``,
                                          ``family.electra``, ``family.spanbert``,
                                          ``family.distillation`` (and the

@@ -41,12 +41,10 @@ from bertguide.finetuning import (
     BertForSequenceClassification,
     BertForTokenClassification,
     BertTaskModel,
-    answer_question,
-    encode_words,
-    word_predictions,
 )
 from bertguide.tokenizer import WordPieceTokenizer
 from bertguide.training import TrainingConfig, TrainingHistory, train
+from bertguide.words_and_spans import answer_question, encode_words, word_predictions
 
 TASKS = ("pairs", "ner", "qa")
 
@@ -431,6 +429,7 @@ def tag_words(
 RUN_MODULES = (
     "bertguide.demo_tasks",
     "bertguide.finetuning",
+    "bertguide.words_and_spans",
     "bertguide.training",
     "bertguide.model",
     "bertguide.attention",

@@ -33,7 +33,7 @@ the end of the sequence. With a pair and ``truncation="only_second"`` the questi
 repeated in every window and only the context slides; ``overflow_to_sample_mapping``
 says which input each window came from.
 
-Left out: ``is_split_into_words`` (``bertguide.finetuning.encode_words`` covers token
+Left out: ``is_split_into_words`` (``bertguide.words_and_spans.encode_words`` covers token
 classification), overflowing windows of a pair under ``longest_first``, left-side
 truncation and byte offsets.
 """

@@ -15,8 +15,7 @@ same folds,
 
 The fine-tuning recipe was chosen on a second split of the same sentences (folds drawn
 with seed 1; the results are reported on the folds of seed 0), one change at a time
-(``python -m bertguide.sentiment --ablation`` measures the table again; the measured
-one ships as ``bertguide/data/sentiment_ablation.json``, ``measured_ablation()``):
+(``bertguide.sentiment_ablation`` measures it and ships the table):
 
 * the head reads the **mean of the token vectors**, not the pooled [CLS]: the embedded
   model (all-MiniLM-L6-v2) was trained to make sentence embeddings by mean pooling,
@@ -46,7 +45,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import math
 import statistics
 import sys
@@ -429,111 +427,11 @@ def summary(results: dict[str, list[float]]) -> str:
     return "\n".join(lines)
 
 
-# --- the ablation: one change at a time ------------------------------------------------
-
-# (label, changes to FineTuneSettings): each row changes one thing of the defaults,
-# the last rows go back to earlier recipes.
-ABLATION: tuple[tuple[str, dict], ...] = (
-    ("defaults: mean, 5 epochs of 8, lr 5e-5", {}),
-    ("[CLS] through the pooler", dict(pooling="cls")),
-    ("encoder frozen: the head alone trains", dict(freeze_encoder=True)),
-    ("word embeddings trained too", dict(freeze_word_embeddings=False)),
-    ("head learns at the encoder's rate", dict(head_lr_multiplier=1.0)),
-    ("lr 2e-5", dict(learning_rate=2e-5)),
-    ("batches of 16", dict(batch_size=16)),
-    ("3 epochs", dict(num_epochs=3)),
-    ("earlier: 3 epochs of 16, lr 2e-5", dict(num_epochs=3, batch_size=16, learning_rate=2e-5)),
-    (
-        "first: [CLS], 2 epochs of 16, lr 1e-4, head x1",
-        dict(
-            pooling="cls",
-            num_epochs=2,
-            batch_size=16,
-            learning_rate=1e-4,
-            head_lr_multiplier=1.0,
-            freeze_word_embeddings=False,
-        ),
-    ),
-)
-SELECTION_SEED = 1  # the folds the recipe was chosen on; results are reported on seed 0
-MEASURED_ABLATION = Path(__file__).parent / "data" / "sentiment_ablation.json"
-
-
 def _load_average() -> float:
     try:
         return float(Path("/proc/loadavg").read_text().split()[0])
     except (OSError, ValueError, IndexError):
         return math.nan
-
-
-def run_ablation(n_splits: int = 5, seed: int = SELECTION_SEED, rows=ABLATION) -> list[dict]:
-    """Cross-validate fine-tuning alone for each row of ``ABLATION`` on the folds of
-    ``seed``; print each row as it is measured and return them (``"folds"`` holds the
-    accuracy of each fold)."""
-    out = []
-    print(f"{'setting':<42}{'accuracy':>16}{'seconds':>9}{'cpu s':>8}{'load':>6}", flush=True)
-    for label, changes in rows:
-        settings = FineTuneSettings(seed=seed).replace(**changes)
-        cpu = time.process_time()
-        result = cross_validate(n_splits, seed, settings, models=("bert_finetuned",))
-        cpu = time.process_time() - cpu
-        scores = result["bert_finetuned"]
-        row = {
-            "setting": label,
-            "folds": scores,
-            "mean": statistics.mean(scores),
-            "std": statistics.stdev(scores),
-            "seconds": result["seconds"][0],
-            "cpu_seconds": cpu,
-            "load": _load_average(),
-        }
-        out.append(row)
-        print(
-            f"{label:<42}{row['mean']:>8.3f} ± {row['std']:.3f}{row['seconds']:>9.1f}"
-            f"{row['cpu_seconds']:>8.1f}{row['load']:>6.2f}",
-            flush=True,
-        )
-    return out
-
-
-def measured_ablation() -> dict:
-    """The ablation as measured and shipped: ``{"seed", "n_splits", "torch", "rows"}``,
-    each row as ``run_ablation`` returns it; ``"features"`` holds the frozen-feature
-    baseline's folds on the same split, for comparison.
-
-    >>> table = measured_ablation()
-    >>> table["seed"], table["rows"][0]["setting"]
-    (1, 'defaults: mean, 5 epochs of 8, lr 5e-5')
-    """
-    return json.loads(MEASURED_ABLATION.read_text(encoding="utf-8"))
-
-
-def format_ablation(table: dict) -> str:
-    """The measured ablation as a text table: setting, mean ± std over the folds.
-
-    >>> print(format_ablation({"rows": [{"setting": "x", "mean": 0.5, "std": 0.1}]}))
-    setting                                             accuracy
-    x                                              0.500 ± 0.100
-    """
-    lines = [f"{'setting':<48}{'accuracy':>13}"]
-    lines += [f"{r['setting']:<48}{r['mean']:.3f} ± {r['std']:.3f}" for r in table["rows"]]
-    return "\n".join(lines)
-
-
-def _measure_ablation(path: Path) -> None:
-    """Run the ablation and write it, with the frozen-feature baseline, to ``path``."""
-    rows = run_ablation()
-    base = cross_validate(5, SELECTION_SEED, models=("bert_features_logreg",))
-    table = {
-        "about": "python -m bertguide.sentiment --ablation --write: fine-tuning's "
-        "accuracy on 5 folds of the polarity sentences, drawn with seed 1",
-        "seed": SELECTION_SEED,
-        "n_splits": 5,
-        "torch": torch.__version__,
-        "features": base["bert_features_logreg"],
-        "rows": rows,
-    }
-    path.write_text(json.dumps(table, indent=1) + "\n", encoding="utf-8")
 
 
 # --- the cache: cross-validated once per machine ------------------------------------------
@@ -605,20 +503,11 @@ def cross_validated(run: CrossValidationRun | None = None) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m bertguide.sentiment [--ablation]``: the table of results."""
+    """``python -m bertguide.sentiment [--fresh]``: the table of results (the recipe's
+    ablation is ``python -m bertguide.sentiment_ablation``)."""
     parser = argparse.ArgumentParser(description="Cross-validate the sentiment models.")
-    parser.add_argument("--ablation", action="store_true", help="measure the recipe's parts")
-    parser.add_argument(
-        "--write", action="store_true", help="with --ablation: save it as the shipped table"
-    )
     parser.add_argument("--fresh", action="store_true", help="run again, ignoring the cache")
     args = parser.parse_args(argv)
-    if args.ablation:
-        if args.write:
-            _measure_ablation(MEASURED_ABLATION)
-        else:
-            run_ablation()
-        return 0
     if args.fresh:
         start = time.perf_counter()
         print(summary(cross_validate()))

@@ -1,14 +1,19 @@
-"""Fixtures shared by the unit tests."""
+"""Fixtures shared by the unit tests, and the built site served to a real browser."""
 
 from __future__ import annotations
 
+import functools
+import http.server
 import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
+
+from tests.browsing import launch_chromium, sync_playwright_or_skip
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -58,3 +63,32 @@ def model_copy(tmp_path: Path) -> Path:
         shutil.copy(source / name, target / name)
     (target / "model.safetensors").symlink_to(source / "model.safetensors")
     return target
+
+
+# --- the built site in headless Chromium (tests/test_browser*.py, test_playground.py) ---
+
+
+@pytest.fixture(scope="session")
+def site_url(built_site: Path):
+    """The built site served on 127.0.0.1 (an unused port) for the whole test run."""
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(built_site))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for every browser test (each test opens its own context)."""
+    sync_playwright = sync_playwright_or_skip()
+    with sync_playwright() as p:
+        chromium = launch_chromium(p)
+        yield chromium
+        chromium.close()

@@ -9,9 +9,6 @@ browser: it starts /usr/bin/chromium). Skips, saying why, where either is missin
 
 from __future__ import annotations
 
-import functools
-import http.server
-import threading
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -23,16 +20,6 @@ from bertguide.figures.attention_maps import CHICKEN_TIRED, PAIR
 
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "build" / "screenshots"
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--no-sandbox",
-    "--disable-gpu",
-]
 WIDTHS = (1280, 390)  # a laptop and a phone
 FONTS = (".woff2", ".woff", ".ttf")
 
@@ -40,37 +27,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.allow_hosts(["1
 
 
 @pytest.fixture(scope="module")
-def server(built_site):
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    handler = functools.partial(Quiet, directory=str(built_site))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install chromium")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ModuleNotFoundError:
-        pytest.skip("the playwright package is not installed: pip install playwright")
-    with sync_playwright() as p:
-        # scroll bars drawn, as a reader sees them (headless hides them by default)
-        chromium = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=ARGS,
-            ignore_default_args=["--hide-scrollbars"],
-        )
-        yield chromium
-        chromium.close()
+def server(site_url):
+    """The session's server of the built site."""
+    return site_url
 
 
 class Visit:

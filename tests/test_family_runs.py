@@ -113,7 +113,7 @@ def test_a_cached_run_is_read_not_run_again(distilled, monkeypatch):
     def fail(settings):
         raise AssertionError("the run was done again")
 
-    monkeypatch.setitem(runs.RUNS, "distillation", (fail, DISTIL, "never"))
+    monkeypatch.setitem(runs.RUNS, "distillation", (fail, DISTIL))
     assert runs.run_report("distillation", DISTIL) == distilled[0]
 
 

@@ -19,14 +19,16 @@ from bertguide.finetuning import (
     BertForSequenceClassification,
     BertForTokenClassification,
     TaskOutput,
+)
+from bertguide.pretrained import resolve
+from bertguide.tokenizer import load_vocab
+from bertguide.words_and_spans import (
     align_labels,
     answer_question,
     best_span,
     encode_words,
     word_predictions,
 )
-from bertguide.pretrained import resolve
-from bertguide.tokenizer import load_vocab
 
 ATOL = 1e-5
 TINY = dict(

@@ -24,10 +24,7 @@ Needs Debian's ``chromium`` and the ``playwright`` package; skips, saying why, w
 from __future__ import annotations
 
 import base64
-import functools
-import http.server
 import json
-import threading
 import time
 from pathlib import Path
 from urllib.parse import urlparse
@@ -39,17 +36,8 @@ import torch
 from bertguide import playground as pg
 from bertguide.model import BertModel
 from bertguide.tokenizer import WordPieceTokenizer
+from tests.browsing import launch_chromium, sync_playwright_or_skip
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--no-sandbox",
-    "--disable-gpu",
-]
 FIRST_LOAD_BUDGET = 1_000_000  # bytes, HTML and every same-site resource it loads
 # The browser and Python run the same file with the same kernels, one compiled to
 # WebAssembly: what is left is the order of float32 sums (measured: ~1e-7).
@@ -65,16 +53,6 @@ ROOT_SELECTOR = "[data-bertguide-playground]"
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.allow_hosts(["127.0.0.1"])]
 
 
-def _playwright():
-    if not CHROMIUM.exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install chromium")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ModuleNotFoundError:
-        pytest.skip("the playwright package is not installed: pip install playwright")
-    return sync_playwright
-
-
 @pytest.fixture(scope="module")
 def site(built_site: Path) -> Path:
     for name in (pg.MODEL_FILE, pg.VOCAB_FILE, pg.MANIFEST_FILE):
@@ -86,17 +64,9 @@ def site(built_site: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def server(site):
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    handler = functools.partial(Quiet, directory=str(site))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+def server(site, site_url):
+    """The session's server of the built site, once the checks above pass."""
+    return site_url
 
 
 @pytest.fixture(scope="module")
@@ -177,9 +147,9 @@ def _luminance(css_rgb: str) -> float:
 def test_the_playground_runs_the_model_in_the_browser(server, site, python_side, tmp_path):
     model, tokenizer, expected = python_side
     manifest = json.loads((site / "figures" / pg.MANIFEST_FILE).read_text(encoding="utf-8"))
-    sync_playwright = _playwright()
+    sync_playwright = sync_playwright_or_skip()
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        browser = launch_chromium(p)
         page = browser.new_page(color_scheme="light", viewport={"width": 1200, "height": 900})
         requests, errors, sizes = [], [], {}
         page.on("request", lambda r: requests.append((r.method, r.url)))

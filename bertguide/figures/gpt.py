@@ -12,7 +12,7 @@ once per machine, with the package's one training loop (``bertguide.training.tra
               per byte; against ln 256 (no knowledge) and a unigram byte model
 
 ``tiny_gpt()`` returns the trained model and its report, from the per-user cache of
-``bertguide.cache`` (trained on the first call, about two minutes on 2 CPU cores; the
+``bertguide.cache`` (trained on the first call, about ten seconds on 2 CPU cores; the
 folder name changes when the settings or this code do). The report holds the settings,
 the losses, the wall time, the learning curve and four continuations of one prompt
 (greedy; sampled at temperature 0.8 and 1.2 with top-k 20), shown as they come.
@@ -298,7 +298,7 @@ def tiny_gpt_directory(settings: TinyGPTSettings = DEFAULT_SETTINGS) -> Path:
 def tiny_gpt(settings: TinyGPTSettings = DEFAULT_SETTINGS) -> tuple[GPT2LMHeadModel, dict]:
     """(the trained tiny GPT in eval mode, its report), from the cache (see the docstring).
 
-    Example (trains for about two minutes the first time on a machine)::
+    Example (trains for about ten seconds the first time on a machine)::
 
         model, report = tiny_gpt()
         report["heldout_loss"], report["generations"]["greedy"]
