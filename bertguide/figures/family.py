@@ -146,11 +146,13 @@ def plot_distillation(report: dict):
     for offset, key, label, colour in bars:
         values = [report[key][m] for m, _ in measures]
         ax.bar(x + offset, values, width=0.38, color=colour, label=label)
-        for xi, v in zip(x + offset, values, strict=True):
-            ax.text(xi, v + 0.015, f"{v:.2f}", ha="center", color=INK, fontsize=SMALL_PT)
+        for xi, v in zip(x + offset, values, strict=True):  # inside the bar, at its top
+            ax.text(xi, v - 0.02, f"{v:.2f}", ha="center", va="top", color="white",
+                    fontsize=SMALL_PT)  # fmt: skip
     teacher = report["after"]["teacher_mlm_accuracy"]
     ax.plot([1.6, 2.4], [teacher, teacher], color=LAW_COLOUR, linewidth=1.4)
-    ax.text(2.4, teacher + 0.015, "teacher", color=LAW_COLOUR, fontsize=SMALL_PT, ha="right")
+    ax.text(1.6, teacher + 0.02, f"the teacher's own: {teacher:.2f}", color=LAW_COLOUR,
+            fontsize=SMALL_PT, ha="left", va="bottom")  # fmt: skip
     ax.set_xticks(x.tolist())
     ax.set_xticklabels([label for _, label in measures])
     ax.set_ylim(0, 1.1)

@@ -125,9 +125,8 @@ def plot_learning_curves(report: dict):
         label, colour, style = CURVE_STYLES.get(name, (name, INK, "-"))
         ax.plot(sizes, scores, style, marker="o", color=colour, linewidth=1.5, markersize=4,
                 label=label)  # fmt: skip
-    ax.axhline(0.5, color="#78909c", linestyle=":", linewidth=1.0)
-    ax.text(sizes[0], 0.495, "majority guess", ha="left", va="top", color=INK,
-            fontsize=SMALL_PT)  # fmt: skip
+    ax.axhline(0.5, color="#78909c", linestyle=":", linewidth=1.0,
+               label="majority guess (the labels are balanced)")  # fmt: skip
     ax.set_xscale("log")
     ax.set_xticks(sizes, [str(n) for n in sizes])
     ax.minorticks_off()
