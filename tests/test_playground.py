@@ -36,7 +36,6 @@ import torch
 from bertguide import playground as pg
 from bertguide.model import BertModel
 from bertguide.tokenizer import WordPieceTokenizer
-from tests.browsing import launch_chromium, sync_playwright_or_skip
 
 FIRST_LOAD_BUDGET = 1_000_000  # bytes, HTML and every same-site resource it loads
 # The browser and Python run the same file with the same kernels, one compiled to
@@ -144,149 +143,146 @@ def _luminance(css_rgb: str) -> float:
     return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255
 
 
-def test_the_playground_runs_the_model_in_the_browser(server, site, python_side, tmp_path):
+def test_the_playground_runs_the_model_in_the_browser(server, site, python_side, browser, tmp_path):
     model, tokenizer, expected = python_side
     manifest = json.loads((site / "figures" / pg.MANIFEST_FILE).read_text(encoding="utf-8"))
-    sync_playwright = sync_playwright_or_skip()
-    with sync_playwright() as p:
-        browser = launch_chromium(p)
-        page = browser.new_page(color_scheme="light", viewport={"width": 1200, "height": 900})
-        requests, errors, sizes = [], [], {}
-        page.on("request", lambda r: requests.append((r.method, r.url)))
-        page.on("pageerror", lambda e: errors.append(str(e)))
+    page = browser.new_page(color_scheme="light", viewport={"width": 1200, "height": 900})
+    requests, errors, sizes = [], [], {}
+    page.on("request", lambda r: requests.append((r.method, r.url)))
+    page.on("pageerror", lambda e: errors.append(str(e)))
 
-        def body_size(request):  # the bytes of every GET that finished (HEAD has none)
-            if request.method == "GET":
-                sizes[request.url] = request.sizes()["responseBodySize"]
+    def body_size(request):  # the bytes of every GET that finished (HEAD has none)
+        if request.method == "GET":
+            sizes[request.url] = request.sizes()["responseBodySize"]
 
-        page.on("requestfinished", body_size)
+    page.on("requestfinished", body_size)
 
-        # --- first load: light, and no model ------------------------------------------
-        page.goto(f"{server}/playground/", wait_until="load")
-        button = page.locator(f"{ROOT_SELECTOR} .md-button--primary")
-        page.wait_for_function(
-            f"() => !document.querySelector('{ROOT_SELECTOR} .md-button--primary').disabled"
-        )
-        page.wait_for_load_state("networkidle")
-        page.remove_listener("requestfinished", body_size)
-        first_load = sum(sizes.values())
-        heavy = [u for m, u in requests if m == "GET" and u.endswith((".onnx", ".wasm", ".txt"))]
-        assert heavy == [], heavy
-        assert first_load < FIRST_LOAD_BUDGET, sorted(sizes.items(), key=lambda kv: -kv[1])
-        label = button.inner_text()
-        assert f"{manifest['bytes'] / 1e6:.1f} MB" in label, label
-        # the table of measured differences is the manifest's
-        shipped = page.locator("[data-bertguide-playground-variants] tr[data-variant='int8']")
-        assert "this page" in shipped.inner_text()
+    # --- first load: light, and no model ------------------------------------------
+    page.goto(f"{server}/playground/", wait_until="load")
+    button = page.locator(f"{ROOT_SELECTOR} .md-button--primary")
+    page.wait_for_function(
+        f"() => !document.querySelector('{ROOT_SELECTOR} .md-button--primary').disabled"
+    )
+    page.wait_for_load_state("networkidle")
+    page.remove_listener("requestfinished", body_size)
+    first_load = sum(sizes.values())
+    heavy = [u for m, u in requests if m == "GET" and u.endswith((".onnx", ".wasm", ".txt"))]
+    assert heavy == [], heavy
+    assert first_load < FIRST_LOAD_BUDGET, sorted(sizes.items(), key=lambda kv: -kv[1])
+    label = button.inner_text()
+    assert f"{manifest['bytes'] / 1e6:.1f} MB" in label, label
+    # the table of measured differences is the manifest's
+    shipped = page.locator("[data-bertguide-playground-variants] tr[data-variant='int8']")
+    assert "this page" in shipped.inner_text()
 
-        # --- the click, the download, the first result ---------------------------------
-        start = time.perf_counter()
-        button.click()
-        page.wait_for_selector(f"{ROOT_SELECTOR}[data-state='ready']", timeout=60_000)
-        click_to_result = time.perf_counter() - start
-        timings = page.evaluate("() => window.bertguidePlayground.timings")
+    # --- the click, the download, the first result ---------------------------------
+    start = time.perf_counter()
+    button.click()
+    page.wait_for_selector(f"{ROOT_SELECTOR}[data-state='ready']", timeout=60_000)
+    click_to_result = time.perf_counter() - start
+    timings = page.evaluate("() => window.bertguidePlayground.timings")
 
-        # --- fixed sentences, typed into the page ----------------------------------------
-        measured, latencies, drawn = {}, {}, {}
-        for name, (text, pair) in CASES.items():
-            runs = _runs(page)
-            start = time.perf_counter()
-            page.fill("#bg-pg-pair", pair or "")
-            page.fill("#bg-pg-text", text)
-            _wait_for_result(page, text, pair, runs)
-            latencies[name] = time.perf_counter() - start
-            got = _read_result(page)
-            want = expected[name]
-            assert got["tokens"] == want["tokens"], name
-            assert got["ids"] == want["ids"], name
-            if pair:
-                assert got["types"][-1] == 1 and got["types"][0] == 0
-            T = got["T"]
-            browser_attention = got["attentions"]
-            assert browser_attention.shape == (6, 12, T, T) == want["torch"].shape
-            assert got["truncated"] == (T == pg.MAX_LENGTH)
-            drawn[name] = browser_attention
-            measured[name] = (
-                T,
-                got["ms"],
-                float(np.abs(browser_attention - want["onnx"]).max()),
-                float(np.abs(browser_attention - want["torch"]).max()),
-            )
-            assert measured[name][2] <= SAME_FILE_TOLERANCE, (name, measured[name])
-            assert measured[name][3] <= pg.INT8_TOLERANCE, (name, measured[name])
-            # the tokens panel shows the same tokens
-            chips = page.locator(".bg-pg-tokens .bg-pg-token-text").all_inner_texts()
-            assert chips == want["tokens"]
-            if got["truncated"]:
-                assert f"cut to the first {T}" in page.locator(".bg-pg-note").first.inner_text()
-
-        # --- the head view and the keyboard (the "it" exercise) --------------------------
-        text, _ = CASES["the it sentence"]
+    # --- fixed sentences, typed into the page ----------------------------------------
+    measured, latencies, drawn = {}, {}, {}
+    for name, (text, pair) in CASES.items():
         runs = _runs(page)
-        page.fill("#bg-pg-pair", "")
+        start = time.perf_counter()
+        page.fill("#bg-pg-pair", pair or "")
         page.fill("#bg-pg-text", text)
-        _wait_for_result(page, text, None, runs)
-        tokens = expected["the it sentence"]["tokens"]
-        it = tokens.index("it")
-        page.focus(f".bg-pg-hv-col button[data-index='{it}']")
-        visible = page.locator(".bg-pg-hv-lines g[visibility='visible']")
-        assert visible.count() == 1
-        assert visible.first.get_attribute("data-from") == str(it)
-        readout = page.locator(".bg-pg-focus").inner_text()
-        assert "‘it’ looks most at" in readout
-        page.keyboard.press("ArrowDown")
-        assert page.evaluate("() => document.activeElement.dataset.index") == str(it + 1)
-        page.keyboard.press("Escape")
-        assert visible.count() == len(tokens)
-        # the mouse: hovering shows a token's lines for as long as it stays there
-        animal = tokens.index("animal")
-        page.hover(f".bg-pg-hv-col button[data-index='{animal}']")
-        assert visible.count() == 1 and visible.first.get_attribute("data-from") == str(animal)
-        page.hover("section[data-panel='attention'] h2")
-        assert visible.count() == len(tokens)
-        # the jump button picks the layer and head where 'it' looks hardest at a word
-        page.click(f".bg-pg-hv-col button[data-index='{it}']")
-        page.click(".bg-pg-jump")  # the mouse crosses other tokens: 'it' stays selected
-        selected = page.locator(".bg-pg-hv-col button[aria-selected='true']")
-        assert selected.get_attribute("data-index") == str(it)
-        layer = int(page.input_value("#bg-pg-layer"))
-        head = int(page.input_value("#bg-pg-head"))
-        weights = drawn["the it sentence"][:, :, it, :]  # (L, N, T), what the page drew
-        words = [j for j, t in enumerate(tokens) if j != it and t.isalpha()]
-        best = np.unravel_index(np.argmax(weights[:, :, words]), weights[:, :, words].shape)
-        assert (layer, head) == (best[0], best[1])
+        _wait_for_result(page, text, pair, runs)
+        latencies[name] = time.perf_counter() - start
+        got = _read_result(page)
+        want = expected[name]
+        assert got["tokens"] == want["tokens"], name
+        assert got["ids"] == want["ids"], name
+        if pair:
+            assert got["types"][-1] == 1 and got["types"][0] == 0
+        T = got["T"]
+        browser_attention = got["attentions"]
+        assert browser_attention.shape == (6, 12, T, T) == want["torch"].shape
+        assert got["truncated"] == (T == pg.MAX_LENGTH)
+        drawn[name] = browser_attention
+        measured[name] = (
+            T,
+            got["ms"],
+            float(np.abs(browser_attention - want["onnx"]).max()),
+            float(np.abs(browser_attention - want["torch"]).max()),
+        )
+        assert measured[name][2] <= SAME_FILE_TOLERANCE, (name, measured[name])
+        assert measured[name][3] <= pg.INT8_TOLERANCE, (name, measured[name])
+        # the tokens panel shows the same tokens
+        chips = page.locator(".bg-pg-tokens .bg-pg-token-text").all_inner_texts()
+        assert chips == want["tokens"]
+        if got["truncated"]:
+            assert f"cut to the first {T}" in page.locator(".bg-pg-note").first.inner_text()
 
-        # --- one word in two sentences ---------------------------------------------------
-        a = page.get_attribute(ROOT_SELECTOR, "data-similar-a")
-        b = page.get_attribute(ROOT_SELECTOR, "data-similar-b")
-        word = page.get_attribute(ROOT_SELECTOR, "data-word")
-        page.wait_for_selector(".bg-pg-sim-list li", timeout=20_000)
-        shown = [float(v) for v in page.locator(".bg-pg-sim-value").all_inner_texts()]
-        cosines = _python_cosines(model, tokenizer, a, b, word)
-        assert len(shown) == len(cosines) == 7
-        assert np.abs(np.array(shown) - cosines).max() <= 0.01, (shown, cosines)
+    # --- the head view and the keyboard (the "it" exercise) --------------------------
+    text, _ = CASES["the it sentence"]
+    runs = _runs(page)
+    page.fill("#bg-pg-pair", "")
+    page.fill("#bg-pg-text", text)
+    _wait_for_result(page, text, None, runs)
+    tokens = expected["the it sentence"]["tokens"]
+    it = tokens.index("it")
+    page.focus(f".bg-pg-hv-col button[data-index='{it}']")
+    visible = page.locator(".bg-pg-hv-lines g[visibility='visible']")
+    assert visible.count() == 1
+    assert visible.first.get_attribute("data-from") == str(it)
+    readout = page.locator(".bg-pg-focus").inner_text()
+    assert "‘it’ looks most at" in readout
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate("() => document.activeElement.dataset.index") == str(it + 1)
+    page.keyboard.press("Escape")
+    assert visible.count() == len(tokens)
+    # the mouse: hovering shows a token's lines for as long as it stays there
+    animal = tokens.index("animal")
+    page.hover(f".bg-pg-hv-col button[data-index='{animal}']")
+    assert visible.count() == 1 and visible.first.get_attribute("data-from") == str(animal)
+    page.hover("section[data-panel='attention'] h2")
+    assert visible.count() == len(tokens)
+    # the jump button picks the layer and head where 'it' looks hardest at a word
+    page.click(f".bg-pg-hv-col button[data-index='{it}']")
+    page.click(".bg-pg-jump")  # the mouse crosses other tokens: 'it' stays selected
+    selected = page.locator(".bg-pg-hv-col button[aria-selected='true']")
+    assert selected.get_attribute("data-index") == str(it)
+    layer = int(page.input_value("#bg-pg-layer"))
+    head = int(page.input_value("#bg-pg-head"))
+    weights = drawn["the it sentence"][:, :, it, :]  # (L, N, T), what the page drew
+    words = [j for j, t in enumerate(tokens) if j != it and t.isalpha()]
+    best = np.unravel_index(np.argmax(weights[:, :, words]), weights[:, :, words].shape)
+    assert (layer, head) == (best[0], best[1])
 
-        # --- dark scheme, then a 390 px phone ---------------------------------------------
-        light_bg = page.evaluate(_CANVAS_CORNER)
-        page.click("label[for='__palette_1']")  # Material's toggle to the dark scheme
-        page.wait_for_function("() => document.body.dataset.mdColorScheme === 'slate'")
-        page.wait_for_timeout(200)
-        dark_bg = page.evaluate(_CANVAS_CORNER)
-        assert sum(light_bg[:3]) > 600 and sum(dark_bg[:3]) < 200, (light_bg, dark_bg)
-        chip = page.locator(".bg-pg-token-text").first
-        assert _luminance(chip.evaluate("e => getComputedStyle(e).color")) > 0.6
-        page.set_viewport_size({"width": 390, "height": 844})
-        page.wait_for_timeout(300)
-        assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
-        root_box = page.locator(ROOT_SELECTOR).bounding_box()
-        canvas_box = page.locator(".bg-pg-heatmap").bounding_box()
-        assert root_box["width"] <= 390 and canvas_box["width"] <= root_box["width"] + 0.5
-        page.screenshot(path=str(tmp_path / "playground-390-dark.png"), full_page=True)
+    # --- one word in two sentences ---------------------------------------------------
+    a = page.get_attribute(ROOT_SELECTOR, "data-similar-a")
+    b = page.get_attribute(ROOT_SELECTOR, "data-similar-b")
+    word = page.get_attribute(ROOT_SELECTOR, "data-word")
+    page.wait_for_selector(".bg-pg-sim-list li", timeout=20_000)
+    shown = [float(v) for v in page.locator(".bg-pg-sim-value").all_inner_texts()]
+    cosines = _python_cosines(model, tokenizer, a, b, word)
+    assert len(shown) == len(cosines) == 7
+    assert np.abs(np.array(shown) - cosines).max() <= 0.01, (shown, cosines)
 
-        assert errors == []
-        foreign = [u for _, u in requests if not _same_site(u, server)]
-        assert foreign == [], foreign
-        browser.close()
+    # --- dark scheme, then a 390 px phone ---------------------------------------------
+    light_bg = page.evaluate(_CANVAS_CORNER)
+    page.click("label[for='__palette_1']")  # Material's toggle to the dark scheme
+    page.wait_for_function("() => document.body.dataset.mdColorScheme === 'slate'")
+    page.wait_for_timeout(200)
+    dark_bg = page.evaluate(_CANVAS_CORNER)
+    assert sum(light_bg[:3]) > 600 and sum(dark_bg[:3]) < 200, (light_bg, dark_bg)
+    chip = page.locator(".bg-pg-token-text").first
+    assert _luminance(chip.evaluate("e => getComputedStyle(e).color")) > 0.6
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_timeout(300)
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+    root_box = page.locator(ROOT_SELECTOR).bounding_box()
+    canvas_box = page.locator(".bg-pg-heatmap").bounding_box()
+    assert root_box["width"] <= 390 and canvas_box["width"] <= root_box["width"] + 0.5
+    page.screenshot(path=str(tmp_path / "playground-390-dark.png"), full_page=True)
+
+    assert errors == []
+    foreign = [u for _, u in requests if not _same_site(u, server)]
+    assert foreign == [], foreign
+    page.close()
 
     runs = [m[1] for m in measured.values()]
     print(
