@@ -7,7 +7,7 @@ row on the folds of ``SELECTION_SEED`` (1): the recipe was chosen on these folds
 the chapter reports its results on the folds of seed 0, which played no part in the
 choice. The measured table ships with the package (``data/sentiment_ablation.json``,
 ``measured_ablation()``); ``python -m bertguide.sentiment_ablation --write`` measures
-it again (about 15 minutes on 2 CPU cores).
+it again (about 12 minutes on 2 CPU cores).
 
 Left out: a search over combinations of changes, and several seeds per row.
 """
