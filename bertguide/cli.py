@@ -257,36 +257,46 @@ def writable_folder(path: str) -> Path:
 
 
 def cmd_figures(args: argparse.Namespace) -> int:
-    from bertguide import cache
-
     writable_folder(args.out)
-    before = {name for name, _ in cache.finished_runs()}
-    report = figures.render_all(args.out, force=args.force)
-    print(report)
-    runs = cache.finished_runs()
-    if runs:  # the long runs behind the figures: how long each took when it was made
-        print(f"cached runs in {cache.cache_root()} (minutes each took to make):")
-        for name, seconds in runs:
-            made = "  made now" if name not in before else ""
-            print(f"  {name:<44} {seconds / 60:6.1f}{made}")
+    print(figures.render_all(args.out, force=args.force))
     return 0
 
 
-def _restored_lines() -> list[str]:
-    """Where fill-mask's default model is cached, and whether it is there yet."""
-    from bertguide import cache, restoring
+def cmd_experiments(args: argparse.Namespace) -> int:
+    from bertguide.experiments import refresh
+    from bertguide.experiments.registry import BY_NAME
 
-    folder = restoring.restored_folder()
-    if cache.is_complete(folder):
-        report = cache.read_report(folder)
-        state = (
-            f"made: held-out MLM top-1 {report['mlm_accuracy']:.1%}, "
-            f"NSP {report['nsp_accuracy']:.1%}"
-        )
-    else:
-        minutes = restoring.expected_minutes("restored-heads")
-        state = f"not made yet: the first fill-mask makes it (about {minutes:.0f} minutes)"
-    return [f"restored MLM/NSP heads (fill-mask, next-sentence): {state}", f"  path: {folder}"]
+    unknown = [name for name in args.only if name not in BY_NAME]
+    if unknown:
+        raise UsageError(f"no run named {unknown[0]!r}; the runs are {', '.join(BY_NAME)}")
+    if args.dry_run:
+        return refresh.dry_run(args.only or None, log=_flushed_print)
+    return refresh.refresh(args.only or None, write=args.write, log=_flushed_print)
+
+
+def _flushed_print(*parts, flush: bool = True) -> None:
+    print(*parts, flush=flush)
+
+
+def _restored_lines() -> list[str]:
+    """Which model fill-mask uses by default, where it comes from, and what it scores."""
+    from bertguide.experiments import store, weights
+
+    record = store.shipped_record("restored-heads")
+    if weights.has_shipped("restored-heads"):
+        path = weights.weights_path("restored-heads")
+        entry, report = record["weights"], record["report"]
+        ok = "ok" if weights.sha256(path) == entry["sha256"] else "MISMATCH"
+        return [
+            "restored MLM/NSP heads (fill-mask, next-sentence): shipped with the package, "
+            f"held-out MLM top-1 {report['mlm_accuracy']:.1%}, NSP {report['nsp_accuracy']:.1%}",
+            f"  path: {path}",
+            f"  sha256: {entry['sha256']} ({ok}); made {record['provenance']['date']}",
+        ]
+    return [
+        "restored MLM/NSP heads (fill-mask, next-sentence): not shipped with this copy; "
+        f"the first fill-mask makes them in {store.cache_directory('restored-heads')}"
+    ]
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -369,6 +379,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("figures", "render every figure the site uses (cached)", cmd_figures, False)
     p.add_argument("--out", default="docs/figures", help="output folder (docs/figures)")
     p.add_argument("--force", action="store_true", help="re-render even when cached")
+
+    p = command(
+        "experiments",
+        "rerun the guide's trained runs from scratch and compare with the shipped results",
+        cmd_experiments,
+        False,
+    )
+    p.add_argument("--only", action="append", default=[], metavar="NAME", help="one run (repeat)")
+    p.add_argument(
+        "--dry-run", action="store_true", help="list what is stale, and why; train nothing"
+    )
+    p.add_argument("--write", action="store_true", help="ship the fresh results (to commit)")
 
     command("info", "show the embedded model, its hash check and versions", cmd_info, False)
     return parser

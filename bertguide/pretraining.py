@@ -38,7 +38,7 @@ import functools
 import json
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -433,43 +433,17 @@ def convert_hf_heads(
 # --- reader calls ----------------------------------------------------------------
 
 
-# The function that gives the default model. bertguide.restoring plugs in its
-# restored_model() when it is imported (``import bertguide`` imports it); this module
-# cannot import it, since restoring trains this module's BertForPreTraining.
-_default_model_loader: Callable[[], BertForPreTraining] | None = None
-
-
-def set_default_pretraining_model(loader: Callable[[], BertForPreTraining] | None) -> None:
-    """Plug in the function that ``default_pretraining_model`` calls (None unplugs it).
-
-    ``bertguide.restoring`` plugs in ``restored_model`` when it is imported.
-    """
-    global _default_model_loader
-    if loader is not None and not callable(loader):
-        raise TypeError(f"loader must be callable or None, not {type(loader).__name__}")
-    _default_model_loader = loader
-
-
 def default_pretraining_model() -> BertForPreTraining:
     """The model ``fill_mask`` and ``next_sentence`` use when given none.
 
     The embedded checkpoint has no trained MLM or NSP head, so the default is the
     embedded encoder with both heads restored by continued pre-training
-    (``bertguide.restoring.restored_model``): read from the per-user cache, or, the
-    first time on a machine, trained there (a few minutes on 2 CPU cores, announced
-    on stderr, with a progress bar on a terminal) and cached for every later call.
+    (``bertguide.restoring.restored_model``): it ships with the package, so the first
+    call reads it in about a second.
     """
-    if _default_model_loader is None:
-        raise ValueError(
-            "no default BertForPreTraining is plugged in: import bertguide.restoring "
-            "(import bertguide does), or pass model=BertForPreTraining... (and its tokenizer)"
-        )
-    model = _default_model_loader()
-    if not isinstance(model, BertForPreTraining):
-        raise TypeError(
-            f"the default model loader returned a {type(model).__name__}, not a BertForPreTraining"
-        )
-    return model
+    from bertguide.restoring import restored_model  # the run that trained it, found on use
+
+    return restored_model()
 
 
 @functools.lru_cache(maxsize=1)

@@ -10,7 +10,7 @@ order, with the same masks and seed, and are measured on the same held-out pairs
   (1e-4, weight decay 0.01 on matrices), dropout 0.1, float32; linear warmup over the
   first 10 % of its time, then linear decay to 0. It trains for ``reference_s``
   seconds and is evaluated every sixth of that.
-* **bertguide**: ``restore(DEFAULT_SETTINGS)``, the package's loop with the settings
+* **bertguide**: ``restore(SHORT_SETTINGS)``, the package's loop with the settings
   the ablation chose, evaluated every ``eval_every`` steps.
 
 The measure is how long bertguide's run takes to reach the MLM accuracy the reference
@@ -35,13 +35,12 @@ from pathlib import Path
 
 import torch
 
-from bertguide.cache import cached_run, read_report, run_directory
 from bertguide.masking import PreTrainingCollator
 from bertguide.pretrained import resolve
 from bertguide.restoring import (
-    DEFAULT_SETTINGS,
-    RUN_MODULES,
+    SHORT_SETTINGS,
     BatchCollator,
+    RestoringSettings,
     evaluate,
     heldout_batches,
     length_batches,
@@ -49,18 +48,20 @@ from bertguide.restoring import (
     training_pairs,
 )
 from bertguide.tokenizer import WordPieceTokenizer
+from bertguide.training import active_probe
 
 GOAL = 0.5  # bertguide's time to the reference's accuracy / the reference's time
 
 
 @dataclasses.dataclass(frozen=True)
 class ComparisonSettings:
-    """What a comparison depends on (its cache key)."""
+    """What a comparison computes (its identity, with its name and version)."""
 
     reference_s: float = 180.0  # seconds the reference trains, evaluations left out
     reference_lr: float = 1e-4  # its one peak learning rate
     eval_every: int = 40  # bertguide's steps between evaluations
     threads: int = 2  # torch threads for both runs
+    restoring: RestoringSettings = SHORT_SETTINGS  # the restoring run it is timed against
 
 
 def _load() -> float:
@@ -78,7 +79,7 @@ def train_reference(
     """
     import transformers
 
-    restoring = DEFAULT_SETTINGS
+    restoring = settings.restoring
     tokenizer = WordPieceTokenizer.from_pretrained()
     heldout = heldout_batches(tokenizer, restoring)
     pairs = training_pairs(tokenizer, restoring)
@@ -112,7 +113,9 @@ def train_reference(
     model.train()
     trained, step, eval_every_s = 0.0, 0, settings.reference_s / 6
     next_eval = eval_every_s
-    while trained < settings.reference_s:
+    probe = active_probe()  # a fingerprint: a few exact steps (the lr follows the clock)
+    record = None if probe is None else probe.start(0, lambda s: 0.0, kind="reference")
+    while trained < settings.reference_s and (probe is None or step < probe.steps):
         if not order:
             order = torch.randperm(len(batches), generator=order_generator).tolist()
         start = time.perf_counter()
@@ -123,7 +126,9 @@ def train_reference(
         batch = collate([batches[order.pop(0)]])
         loss = model(**batch).loss  # dense logits: the decoder scores every position
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        if record is not None:
+            probe.step(record, loss.item(), grad_norm.item(), 0.0, batch)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         step += 1
@@ -173,7 +178,7 @@ def compare(settings: ComparisonSettings = ComparisonSettings(), *, log=None):
     try:
         load_before = _load()
         reference, reference_curve = train_reference(settings, log=log)
-        ours = DEFAULT_SETTINGS.replace(eval_every=settings.eval_every, threads=settings.threads)
+        ours = settings.restoring.replace(eval_every=settings.eval_every, threads=settings.threads)
         _, history, report = restore(ours, show_progress=False)
     finally:
         torch.set_num_threads(threads)
@@ -224,28 +229,30 @@ def format_comparison(report: dict) -> str:
     return "\n".join(lines)
 
 
-def _run_and_save(settings: ComparisonSettings, folder: Path) -> dict:
+DEFAULT_COMPARISON = ComparisonSettings()
+
+
+def run_to_folder(settings: ComparisonSettings, folder: Path) -> dict:
+    """Run the comparison; save the reference model into ``folder``; return the report."""
     reference, report = compare(settings)
     reference.save_pretrained(folder)
     return report
 
 
-def comparison_directory(settings: ComparisonSettings = ComparisonSettings()) -> Path:
-    """The cache folder of the comparison (the reference model and the report), made
-    when missing (announced on stderr with how long it takes)."""
-    directory = run_directory(
-        "restoring-vs-transformers", settings, (*RUN_MODULES, "bertguide.reference_run")
-    )
-    return cached_run(
-        directory,
-        lambda folder: _run_and_save(settings, folder),
-        "timing the restoring run against transformers' BertForPreTraining",
-    )
+def probe_settings(settings: ComparisonSettings) -> ComparisonSettings:
+    """Both runs on a slice of the data, one thread, float32 (fingerprints)."""
+    from bertguide.restoring import probe_settings as restoring_probe
+
+    small = restoring_probe(settings.restoring)
+    return dataclasses.replace(settings, threads=1, eval_every=1, restoring=small)
 
 
-def comparison_report(settings: ComparisonSettings = ComparisonSettings()) -> dict:
-    """The cached comparison's report (see ``compare``).
+def comparison_report(settings: ComparisonSettings | None = None) -> dict:
+    """The comparison's report (see ``compare``): the shipped one for the default
+    settings, else run once on this machine and cached.
 
-    >>> print(format_comparison(comparison_report()))      # doctest: +SKIP
+    >>> print(format_comparison(comparison_report()))
     """
-    return read_report(comparison_directory(settings))
+    from bertguide.experiments import store
+
+    return store.report("restoring-vs-transformers", settings)

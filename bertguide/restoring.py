@@ -57,11 +57,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bertguide.cache import cached_run, measured_minutes, read_report, run_directory
 from bertguide.config import BertConfig
 from bertguide.corpus import CORPORA, sentence_documents
 from bertguide.masking import IGNORE_INDEX, PreTrainingCollator, make_nsp_pairs, mask_examples
-from bertguide.pretraining import BertForPreTraining, set_default_pretraining_model
+from bertguide.pretraining import BertForPreTraining
 from bertguide.tokenizer import WordPieceTokenizer
 from bertguide.training import TrainingConfig, TrainingHistory, train
 
@@ -96,6 +95,7 @@ class RestoringSettings:
     eval_pairs: int = 1024  # held-out pairs evaluated (drawn with the seed)
     seed: int = 0  # pairs, batches, masks, initialisation and dropout
     architecture: tuple[int, int, int] | None = None  # (layers, hidden, heads): from scratch
+    documents: int | None = None  # only the first this many documents of each corpus (None: all)
 
     def __post_init__(self) -> None:
         for name in ("max_steps", "batch_size", "threads", "eval_pairs", "max_length"):
@@ -104,6 +104,8 @@ class RestoringSettings:
             _check_int(name, getattr(self, name), 0)
         if self.eval_every is not None:
             _check_int("eval_every", self.eval_every, 1)
+        if self.documents is not None:
+            _check_int("documents", self.documents, 2)
         if self.max_length < 5:
             raise ValueError(f"max_length must be at least 5, got {self.max_length}")
         for name in ("learning_rate", "head_lr_multiplier", "nsp_lr_multiplier", "weight_decay"):
@@ -134,8 +136,12 @@ def _check_int(name: str, value, minimum: int) -> None:
         raise ValueError(f"{name} must be at least {minimum}, got {value}")
 
 
-DEFAULT_SETTINGS = RestoringSettings()
-# Turc et al. (2019)'s BERT-Mini shape (4 layers, 128 wide), pre-trained from random weights.
+# The short run: 400 steps, about 4 minutes on 2 CPU cores; the recipe the ablation measured.
+SHORT_SETTINGS = RestoringSettings()
+# The restored model that ships with the package (fill_mask's default): the same recipe,
+# seven times as long, about half an hour on 2 CPU cores.
+DEFAULT_SETTINGS = SHORT_SETTINGS.replace(max_steps=2800, warmup_steps=112, eval_every=400)
+# Turc et al. (2019)'s 4-layer, 128-wide shape, pre-trained from random weights.
 COMPACT_SETTINGS = RestoringSettings(
     architecture=(4, 128, 2),
     max_steps=600,
@@ -150,13 +156,20 @@ COMPACT_SETTINGS = RestoringSettings(
 # --- data ------------------------------------------------------------------------------
 
 
+def corpus_documents(corpus: str, split: str, settings: RestoringSettings) -> list[list[str]]:
+    """The documents of ``corpus``'s ``split`` that a run reads (``settings.documents``
+    limits them to the first few, for quick checks)."""
+    found = sentence_documents(corpus, split)
+    return found if settings.documents is None else found[: settings.documents]
+
+
 def training_pairs(tokenizer: WordPieceTokenizer, settings: RestoringSettings) -> list[dict]:
     """NSP pairs from the training documents of ``settings.corpora`` (no masks yet).
 
     As in BERT, a NotNext partner is a sentence of any other document, of any corpus;
     with ``nsp_across_corpora=False`` the pairs are made corpus by corpus instead.
     """
-    by_corpus = [sentence_documents(corpus, "train") for corpus in settings.corpora]
+    by_corpus = [corpus_documents(corpus, "train", settings) for corpus in settings.corpora]
     if not settings.nsp_across_corpora:
         return [
             pair
@@ -174,7 +187,9 @@ def heldout_batches(
 ) -> list[dict[str, torch.Tensor]]:
     """The evaluation set: ``settings.eval_pairs`` held-out pairs, masked once (15 %,
     80/10/10, seeded), as padded batches of similar length (``labels`` included)."""
-    documents = [d for corpus in settings.corpora for d in sentence_documents(corpus, "heldout")]
+    documents = [
+        d for corpus in settings.corpora for d in corpus_documents(corpus, "heldout", settings)
+    ]
     pairs = make_nsp_pairs(documents, tokenizer, max_length=128, seed=settings.seed + 1)
     pairs = random.Random(settings.seed).sample(pairs, min(settings.eval_pairs, len(pairs)))
     generator = torch.Generator().manual_seed(settings.seed)
@@ -439,94 +454,85 @@ def restore(
     return model.eval(), history, report
 
 
-# --- the cache: restored once per machine ----------------------------------------------
+# --- the results: shipped with the package, or made once per machine ----------------------
 
-# The modules whose source decides the result of a run: part of its cache key.
-RUN_MODULES = (
-    "bertguide.restoring",
-    "bertguide.training",
-    "bertguide.masking",
-    "bertguide.pretraining",
-    "bertguide.model",
-    "bertguide.attention",
-    "bertguide.embeddings",
-    "bertguide.config",
-    "bertguide.corpus",
-    "bertguide.tokenizer",
-    "bertguide.basic_tokenizer",
-)
-_LOADED: dict[Path, BertForPreTraining] = {}
+_LOADED: dict[str, BertForPreTraining] = {}
 
 
-def _run_and_save(settings: RestoringSettings, folder: Path) -> dict:
+def forget_loaded() -> None:
+    """Forget the models ``restored_model`` has read (after new weights were shipped)."""
+    _LOADED.clear()
+
+
+def run_to_folder(settings: RestoringSettings, folder: Path) -> dict:
+    """Run ``restore(settings)``; save the model and vocabulary into ``folder`` (Hugging
+    Face format) and return the report, with the model's answers to ``CLOZE`` added."""
+    from bertguide.experiments.cloze import cloze_scores
+
     model, _, report = restore(settings)
+    report["cloze"] = cloze_scores(model)
     model.save_pretrained(folder)
     WordPieceTokenizer.from_pretrained().save_vocabulary(folder)
     return report
 
 
-def expected_minutes(name: str, settings: RestoringSettings | None = None) -> float:
-    """About how many minutes the cached run ``name`` takes on 2 idle cores: measured
-    (``bertguide/data/run_minutes.json``), scaled by the pairs ``settings`` trains on
-    relative to the measured run's settings (steps x batch).
-
-    >>> expected_minutes("restored-heads")
-    5.0                                       # e.g.
-    """
-    minutes = measured_minutes(name)
-    if minutes is None:
-        raise ValueError(f"no measured length for a run named {name!r}")
-    reference = COMPACT_SETTINGS if name == "compact-student" else DEFAULT_SETTINGS
-    if settings is None:
-        return minutes
-    pairs = settings.max_steps * settings.batch_size
-    return minutes * pairs / (reference.max_steps * reference.batch_size)
-
-
-def restored_folder(settings: RestoringSettings | None = None) -> Path:
-    """Where the restored model is kept, made or not (``restored_directory`` makes it)."""
-    return run_directory("restored-heads", settings or DEFAULT_SETTINGS, RUN_MODULES)
-
-
-def _cached(name: str, settings: RestoringSettings, what: str) -> Path:
-    return cached_run(
-        run_directory(name, settings, RUN_MODULES),
-        partial(_run_and_save, settings),
-        what,
-        threads=settings.threads,
-        minutes=expected_minutes(name, settings),
+def probe_settings(settings: RestoringSettings) -> RestoringSettings:
+    """The same run on a slice: six documents a corpus, 16 held-out pairs, one thread,
+    float32 (the fingerprint of ``bertguide.experiments``)."""
+    return settings.replace(
+        documents=6, eval_pairs=16, eval_every=None, threads=1, precision="fp32"
     )
 
 
-def restored_directory(settings: RestoringSettings | None = None) -> Path:
-    """The cache folder of the restored model (Hugging Face format), made when missing.
+def run_name(settings: RestoringSettings | None) -> str:
+    """The registered run that ``settings`` describe: "restored-heads" (None or
+    ``DEFAULT_SETTINGS``), "restoring-short", "compact-student", else "restored-heads"
+    with settings of your own (made in the cache)."""
+    named = {SHORT_SETTINGS: "restoring-short", COMPACT_SETTINGS: "compact-student"}
+    return named.get(settings, "restored-heads")
 
-    The first call on a machine runs ``restore(DEFAULT_SETTINGS)`` (minutes on 2
-    CPU cores, announced on stderr, with a progress bar on a terminal) and keeps the
-    result in ``bertguide.cache.cache_root()``; later calls find it there.
+
+def restored_directory(settings: RestoringSettings | None = None) -> Path:
+    """A folder (Hugging Face format) with the model that ``settings`` restore, made in
+    the cache when missing (minutes on 2 CPU cores, announced on stderr).
+
+    The default model ships with the package as weights that differ from the embedded
+    model's (``bertguide.experiments.weights``); this writes it out in full.
     """
-    settings = DEFAULT_SETTINGS if settings is None else settings
-    what = "restoring the MLM and NSP heads of the embedded model"
-    return _cached("restored-heads", settings, what)
+    from bertguide.experiments import store
+
+    return store.made(run_name(settings), settings)
 
 
 def restored_model(settings: RestoringSettings | None = None) -> BertForPreTraining:
     """The embedded encoder with its MLM and NSP heads restored (eval mode): the default
     model of ``fill_mask`` and ``next_sentence``. Read once per process and shared.
 
+    With no settings it is the model that ships with the package (read in about a
+    second); other settings are trained once per machine and cached.
+
     >>> fill_mask("Paris is the [MASK] of France.", model=restored_model())
     """
-    directory = restored_directory(settings)
-    if directory not in _LOADED:
-        _LOADED[directory] = BertForPreTraining.from_pretrained(directory)
-    return _LOADED[directory]
+    from bertguide.experiments import store, weights
+
+    name = run_name(settings)
+    key = store.identity(name, settings)
+    if key not in _LOADED:
+        shipped = settings in (None, DEFAULT_SETTINGS) and weights.has_shipped(name)
+        if shipped:
+            _LOADED[key] = weights.load_restored(name)
+        else:
+            _LOADED[key] = BertForPreTraining.from_pretrained(restored_directory(settings))
+    return _LOADED[key]
 
 
 def restoring_report(settings: RestoringSettings | None = None) -> dict:
-    """The report of the restoring run (see ``restore``), from the cache.
+    """The report of a restoring run (see ``restore``): the shipped one for
+    ``DEFAULT_SETTINGS`` (None) and ``SHORT_SETTINGS``, else made once in the cache.
 
-    The run is made first when the cache has none (see ``restored_directory``). The keys
-    are ``restore``'s report's, plus ``run_seconds``, the wall time of the whole run.
+    The keys are ``restore``'s report's, plus ``cloze`` (``bertguide.experiments.cloze``)
+    and ``run_seconds``, the wall time of the whole run; where and when it was made is in
+    ``bertguide.experiments.store.shipped_record("restored-heads")["provenance"]``.
 
     Example::
 
@@ -535,21 +541,23 @@ def restoring_report(settings: RestoringSettings | None = None) -> dict:
         report["before"]["mlm_accuracy"]                # held-out, before training
         report["steps"], report["train_time_s"]         # optimiser steps; training seconds
     """
-    return read_report(restored_directory(settings))
+    from bertguide.experiments import store
+
+    return store.report(run_name(settings), settings)
 
 
 def compact_directory() -> Path:
     """The cache folder of the compact student, pre-trained from scratch when missing."""
-    what = "pre-training a compact BERT (4 layers, 128 wide) from scratch"
-    return _cached("compact-student", COMPACT_SETTINGS, what)
+    return restored_directory(COMPACT_SETTINGS)
 
 
 def compact_student(pretrained: bool = True) -> BertForPreTraining:
     """The compact student (4 layers, hidden 128, 2 heads, the embedded vocabulary).
 
-    ``pretrained=True``: after ``COMPACT_SETTINGS``' pre-training (cached, see
-    ``compact_report()``); False: the same model with BERT's random initialisation
-    (seeded), the baseline of Turc et al.'s comparison. Returns a fresh model each call.
+    ``pretrained=True``: after ``COMPACT_SETTINGS``' pre-training (made once per machine
+    in the cache, about 2 minutes, see ``compact_report()``); False: the same model with
+    BERT's random initialisation (seeded), the baseline of Turc et al.'s comparison.
+    Returns a fresh model each call.
 
     >>> student = compact_student()          # BertForPreTraining; student.bert to fine-tune
     """
@@ -563,8 +571,8 @@ def compact_student(pretrained: bool = True) -> BertForPreTraining:
 
 
 def compact_report() -> dict:
-    """The report of the compact student's pre-training (see ``restore``), from the cache."""
-    return read_report(compact_directory())
+    """The report of the compact student's pre-training (see ``restore``), shipped."""
+    return restoring_report(COMPACT_SETTINGS)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -574,12 +582,10 @@ def main(argv: list[str] | None = None) -> int:
     report = restoring_report()
     print(
         f"held-out MLM top-1 {report['mlm_accuracy']:.1%}, NSP {report['nsp_accuracy']:.1%}, "
-        f"{report['steps']} steps in {report['train_time_s']:.0f} s -> {restored_directory()}"
+        f"{report['steps']} steps in {report['train_time_s']:.0f} s"
     )
     return 0
 
-
-set_default_pretraining_model(restored_model)
 
 if __name__ == "__main__":
     sys.exit(main())

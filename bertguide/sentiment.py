@@ -56,7 +56,6 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from bertguide.cache import cached_run, read_report, run_directory
 from bertguide.corpus import polarity
 from bertguide.finetuning import BertForSequenceClassification, TaskOutput
 from bertguide.model import BertModel
@@ -332,13 +331,15 @@ def cross_validate(
     models: tuple[str, ...] = MODELS,
     keep_model: Callable[[BertForSequenceClassification], None] | None = None,
     encoder: BertModel | None = None,
+    sentences: int | None = None,
 ) -> dict[str, list[float]]:
     """Accuracy of each model on each held-out fold, the same folds for all models.
 
     Returns ``{model name: [accuracy of fold 1, ..., fold k]}`` and, under
     ``"seconds"``, the wall time each model took over all folds. ``settings`` is the
     fine-tuning recipe; ``keep_model`` is called with the first fold's fine-tuned model;
-    ``encoder`` gives the features and is fine-tuned (None = the embedded model).
+    ``encoder`` gives the features and is fine-tuned (None = the embedded model);
+    ``sentences`` keeps the first ``sentences // 2`` of each class (None: all 200).
 
     >>> results = cross_validate(n_splits=5, models=("majority", "tfidf_logreg"))
     >>> len(results["majority"])
@@ -354,6 +355,12 @@ def cross_validate(
         raise ValueError(f"n_splits must be an int >= 2, got {n_splits!r}")
     settings = FineTuneSettings(seed=seed) if settings is None else settings
     texts, labels = load_polarity()
+    if sentences is not None:  # the first sentences/2 of each class, in order
+        keep = sorted(
+            [i for i in range(len(labels)) if labels[i] == 0][: sentences // 2]
+            + [i for i in range(len(labels)) if labels[i] == 1][: sentences // 2]
+        )
+        texts, labels = [texts[i] for i in keep], [labels[i] for i in keep]
     y = torch.tensor(labels)
     folds = stratified_folds(labels, n_splits, seed)
     results: dict[str, list[float]] = {m: [] for m in models}
@@ -427,79 +434,71 @@ def summary(results: dict[str, list[float]]) -> str:
     return "\n".join(lines)
 
 
-def _load_average() -> float:
+def load_average() -> float:
+    """The 1-minute load average of the machine (NaN where it cannot be read)."""
     try:
         return float(Path("/proc/loadavg").read_text().split()[0])
     except (OSError, ValueError, IndexError):
         return math.nan
 
 
-# --- the cache: cross-validated once per machine ------------------------------------------
-
-RUN_MODULES = (
-    "bertguide.sentiment",
-    "bertguide.finetuning",
-    "bertguide.training",
-    "bertguide.model",
-    "bertguide.attention",
-    "bertguide.embeddings",
-    "bertguide.config",
-    "bertguide.corpus",
-    "bertguide.tokenizer",
-    "bertguide.basic_tokenizer",
-)
+# --- the result: shipped with the package ---------------------------------------------------
 
 
 @dataclass(frozen=True)
 class CrossValidationRun:
-    """What a cached cross-validation depends on."""
+    """What the shipped cross-validation computes (its identity, with its name and version)."""
 
     n_splits: int = 5
     seed: int = 0
     settings: FineTuneSettings = FineTuneSettings()
+    sentences: int | None = None  # only the first this many polarity sentences (None: all 200)
 
 
-def _cross_validate_and_save(run: CrossValidationRun, folder: Path) -> dict:
+DEFAULT_CROSS_VALIDATION = CrossValidationRun()
+
+
+def run_to_folder(run: CrossValidationRun, folder: Path) -> dict:
+    """Cross-validate the four models; save the first fold's fine-tuned classifier into
+    ``folder`` and return the report."""
     kept = []
     start = time.perf_counter()
-    results = cross_validate(run.n_splits, run.seed, run.settings, keep_model=kept.append)
+    results = cross_validate(
+        run.n_splits, run.seed, run.settings, keep_model=kept.append, sentences=run.sentences
+    )
     kept[0].save_pretrained(folder)
     WordPieceTokenizer.from_pretrained().save_vocabulary(folder)
     return {
         "results": results,
         "models": list(MODELS),
         "wall_time_s": time.perf_counter() - start,
-        "load_average": _load_average(),
+        "load_average": load_average(),
         "settings": dataclasses.asdict(run.settings),
         "n_splits": run.n_splits,
     }
 
 
-def cross_validation_directory(run: CrossValidationRun | None = None) -> Path:
-    """The cache folder of the cross-validation, made when missing (announced on stderr).
-
-    It holds ``report.json`` (``cross_validated()`` reads it) and the first fold's
-    fine-tuned classifier in the Hugging Face format.
-    """
-    run = CrossValidationRun() if run is None else run
-    return cached_run(
-        run_directory("sentiment-cv", run, RUN_MODULES),
-        lambda folder: _cross_validate_and_save(run, folder),
-        "cross-validating four sentiment models",
-        threads=run.settings.threads,
+def probe_settings(run: CrossValidationRun) -> CrossValidationRun:
+    """The same cross-validation on 20 sentences, two folds, one thread (fingerprints)."""
+    return dataclasses.replace(
+        run, n_splits=2, sentences=20, settings=run.settings.replace(threads=1)
     )
 
 
 def cross_validated(run: CrossValidationRun | None = None) -> dict:
-    """The cached report: ``report["results"]`` is what ``cross_validate`` returned.
+    """The report of the cross-validation: ``report["results"]`` is what
+    ``cross_validate`` returned. The shipped one for the default run; other settings
+    are run once per machine and cached.
 
     >>> print(summary(cross_validated()["results"]))
     """
-    report = read_report(cross_validation_directory(run))
-    # report.json keeps its keys sorted: put the models back in the order they were run
+    from bertguide.experiments import store
+
+    report = store.report("sentiment-cv", run)
+    # the record keeps its keys sorted: put the models back in the order they were run
     results = report["results"]
-    report["results"] = {m: results[m] for m in (*report["models"], "seconds") if m in results}
-    return report
+    ordered = {m: results[m] for m in (*report["models"], "seconds") if m in results}
+    return {**report, "results": ordered}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -511,7 +510,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.fresh:
         start = time.perf_counter()
         print(summary(cross_validate()))
-        print(f"{time.perf_counter() - start:.1f} s, load {_load_average():.2f}")
+        print(f"{time.perf_counter() - start:.1f} s, load {load_average():.2f}")
         return 0
     report = cross_validated()
     print(summary(report["results"]))

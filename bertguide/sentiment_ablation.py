@@ -23,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from bertguide.sentiment import FineTuneSettings, _load_average, cross_validate
+from bertguide.sentiment import FineTuneSettings, cross_validate, load_average
 
 # (label, changes to FineTuneSettings): each row changes one thing of the defaults,
 # the last rows go back to earlier recipes.
@@ -74,7 +74,7 @@ def run_ablation(n_splits: int = N_SPLITS, seed: int = SELECTION_SEED, rows=ABLA
             "std": statistics.stdev(scores),
             "seconds": result["seconds"][0],
             "cpu_seconds": cpu,
-            "load": _load_average(),
+            "load": load_average(),
         }
         out.append(row)
         print(

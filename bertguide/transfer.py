@@ -40,7 +40,6 @@ from pathlib import Path
 
 import torch
 
-from bertguide.cache import cached_run, read_report, run_directory
 from bertguide.config import BertConfig
 from bertguide.model import BertModel
 from bertguide.sentiment import (
@@ -210,54 +209,38 @@ def format_curves(curves: dict) -> str:
     return "\n".join([header, *rows])
 
 
-# --- the cache: measured once per machine -----------------------------------------------
+# --- the result: shipped with the package ---------------------------------------------------
 
-RUN_MODULES = (
-    "bertguide.transfer",
-    "bertguide.sentiment",
-    "bertguide.restoring",
-    "bertguide.finetuning",
-    "bertguide.training",
-    "bertguide.model",
-    "bertguide.attention",
-    "bertguide.embeddings",
-    "bertguide.config",
-    "bertguide.corpus",
-    "bertguide.tokenizer",
-    "bertguide.basic_tokenizer",
-)
+DEFAULT_TRANSFER = TransferSettings()
 
 
-def _measure_and_save(settings: TransferSettings, folder: Path) -> dict:
+def run_to_folder(settings: TransferSettings, folder: Path) -> dict:
+    """Measure the learning curves; save the compact student fine-tuned on the largest
+    set (when the compact shape is measured) into ``folder``; return the report."""
     kept = []
     start = time.perf_counter()
     curves = learning_curves(settings, keep_model=kept.append)
-    if not kept:  # no compact shape measured: keep the last model of a fresh small run
-        raise ValueError("settings.shapes must include 'compact' for a cached run")
-    kept[0].save_pretrained(folder)
-    WordPieceTokenizer.from_pretrained().save_vocabulary(folder)
+    if kept:
+        kept[0].save_pretrained(folder)
+        WordPieceTokenizer.from_pretrained().save_vocabulary(folder)
     return {**curves, "wall_time_s": time.perf_counter() - start}
 
 
-def transfer_directory(settings: TransferSettings | None = None) -> Path:
-    """The cache folder of the learning curves, made when missing.
-
-    It holds ``report.json`` and the compact student fine-tuned on 160 sentences.
-    """
-    settings = TransferSettings() if settings is None else settings
-    return cached_run(
-        run_directory("transfer-curves", settings, RUN_MODULES),
-        lambda folder: _measure_and_save(settings, folder),
-        "fine-tuning 4 encoders on 4 training sizes (the first time, the compact student is "
-        "pre-trained before)",
+def probe_settings(settings: TransferSettings) -> TransferSettings:
+    """The MiniLM curve at 20 sentences only, one thread (fingerprints)."""
+    return dataclasses.replace(
+        settings, sizes=(20,), shapes=("minilm",), minilm=settings.minilm.replace(threads=1)
     )
 
 
 def transfer_report(settings: TransferSettings | None = None) -> dict:
-    """The learning curves from the cache (see ``learning_curves``), run when missing.
+    """The learning curves (see ``learning_curves``): the shipped ones for the default
+    settings; others are measured once per machine and cached.
 
     Example::
 
         print(format_curves(transfer_report()))
     """
-    return read_report(transfer_directory(settings))
+    from bertguide.experiments import store
+
+    return store.report("transfer-curves", settings)

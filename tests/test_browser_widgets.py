@@ -32,9 +32,9 @@ import numpy as np
 import pytest
 import torch
 
-from bertguide import cache, restoring
 from bertguide import playground as pg
 from bertguide import playground_heads as ph
+from bertguide import restoring
 from bertguide.model import BertModel
 from bertguide.pretraining import BertForPreTraining, fill_mask, next_sentence
 from bertguide.tokenizer import WordPieceTokenizer
@@ -87,14 +87,7 @@ def restored(site) -> BertForPreTraining:
             "`bertguide figures --out docs/figures` exports the restored heads (and trains "
             "them, minutes, the first time on a machine)"
         )
-    directory = cache.run_directory(
-        "restored-heads", restoring.DEFAULT_SETTINGS, restoring.RUN_MODULES
-    )
-    if not cache.is_complete(directory):
-        pytest.skip(
-            f"the restored model is not in the cache ({directory}): run `bertguide figures`"
-        )
-    return BertForPreTraining.from_pretrained(directory)
+    return restoring.restored_model()  # shipped with the package
 
 
 class Visit:

@@ -14,6 +14,7 @@ import torch
 
 from bertguide import demo_tasks
 from bertguide.config import BertConfig
+from bertguide.experiments import store
 from bertguide.finetuning import (
     IGNORE_INDEX,
     BertForQuestionAnswering,
@@ -180,16 +181,16 @@ def test_demo_model_trains_once_then_reads_the_cache(monkeypatch, tmp_path, tiny
         return real(task, FAST, name_or_path=tiny_dir)
 
     monkeypatch.setattr(demo_tasks, "train_demo", tiny)
-    model, report = demo_tasks.demo_model("ner")
+    model, report = demo_tasks.demo_model("ner", FAST)
     assert "fine-tuning the ner demonstration head" in capfd.readouterr().err
     assert isinstance(model, BertForTokenClassification) and model.head_loaded
     assert model.id2label == dict(enumerate(demo_tasks.NER_LABELS))
     assert report["task"] == "ner" and report["steps"] == len(report["loss"]) == 10
-    again, _ = demo_tasks.demo_model("ner")
+    again, _ = demo_tasks.demo_model("ner", FAST)
     assert calls == ["ner"] and capfd.readouterr().err == ""
     for a, b in zip(model.state_dict().values(), again.state_dict().values(), strict=True):
         assert torch.equal(a, b)
-    folder = demo_tasks.demo_directory("ner")
+    folder = store.cache_directory("demo-ner", demo_tasks.DemoRun("ner", FAST))
     assert json.loads((folder / "config.json").read_text())["id2label"]["1"] == "B-PER"
     with pytest.raises(ValueError, match="task must be one of"):
         demo_tasks.demo_model("sentiment")

@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from bertguide import restoring
+from bertguide.experiments import store, weights
 from bertguide.family import runs
 from bertguide.tokenizer import WordPieceTokenizer
 from tests.test_restoring import TINY
@@ -41,6 +42,7 @@ def tiny_cache(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("BERTGUIDE_CACHE", str(root))
         patch.setattr(restoring, "DEFAULT_SETTINGS", TEACHER)
+        patch.setattr(weights, "has_shipped", lambda name: False)  # the stand-in teacher
         patch.setattr(runs, "CORPORA", ("lee",))  # parsing Wikipedia takes seconds
         yield root
 
@@ -76,11 +78,7 @@ def test_agreement_is_measured_against_the_restored_teacher(distilled, tok):
     assert report["teacher_layers"] == teacher.config.num_hidden_layers == 2
     assert report["student_layers"] == 1
     student = runs.MaskedLMStudent(teacher)
-    directory = runs.run_directory(
-        "family-distillation",
-        (DISTIL, restoring.DEFAULT_SETTINGS),
-        (*runs.MODULES, "bertguide.restoring"),
-    )
+    directory = store.cache_directory("family-distillation", DISTIL)
     student.load_state_dict(load_file(str(directory / "model.safetensors")))
     heldout = runs.masked_batches(
         runs.encode_all(runs.sentences("heldout", DISTIL.eval_sentences, 0), tok, 64), tok, 0

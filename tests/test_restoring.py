@@ -1,8 +1,9 @@
 """The restoring run's cache, data, measure and default model, on tiny stand-in runs.
 
-No test here runs the real (3-minute) restoring run: a stand-in run trains a 1-layer,
-32-wide BERT for two steps on the Lee corpus, into a temporary cache folder
-(``BERTGUIDE_CACHE``), with ``restoring.DEFAULT_SETTINGS`` swapped for its settings.
+No test here runs the real restoring run: a stand-in run trains a 1-layer, 32-wide
+BERT for two steps on the Lee corpus, into a temporary cache folder
+(``BERTGUIDE_CACHE``), as settings of a reader's own are. The shipped results and
+weights are tested in ``tests/experiments``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from bertguide.pretraining import (
     default_pretraining_model,
     fill_mask,
     next_sentence,
-    set_default_pretraining_model,
 )
 from bertguide.tokenizer import WordPieceTokenizer
 
@@ -47,8 +47,7 @@ def tiny_cache(tmp_path_factory):
     root = tmp_path_factory.mktemp("cache")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("BERTGUIDE_CACHE", str(root))
-        patch.setattr(restoring, "DEFAULT_SETTINGS", TINY)
-        directory = restoring.restored_directory()
+        directory = restoring.restored_directory(TINY)
         yield SimpleNamespace(root=root, directory=directory, patch=patch)
 
 
@@ -66,83 +65,31 @@ def test_cache_root_follows_the_environment(monkeypatch, tmp_path):
     assert cache.cache_root() == tmp_path / "home" / ".cache" / "bertguide"
 
 
-def test_the_folder_name_changes_with_settings_code_and_weights(monkeypatch, tmp_path):
-    monkeypatch.setenv("BERTGUIDE_CACHE", str(tmp_path))
-    module = tmp_path / "src" / "restoring_probe.py"
-    module.parent.mkdir()
-    module.write_text("STEPS = 1\n")
-    monkeypatch.syspath_prepend(str(module.parent))
-    modules = ("restoring_probe", "bertguide.training")
-
-    first = cache.run_directory("restored-heads", TINY, modules)
-    assert first.parent == tmp_path and first.name.startswith("restored-heads-")
-    assert cache.run_directory("restored-heads", TINY, modules) == first  # stable
-    assert cache.run_directory("restored-heads", TINY.replace(max_steps=3), modules) != first
-    module.write_text("STEPS = 2\n")
-    assert cache.run_directory("restored-heads", TINY, modules) != first
-    module.write_text("STEPS = 1\n")
-    monkeypatch.setitem(cache.EXPECTED_SHA256, "model.safetensors", "0" * 64)
-    assert cache.run_directory("restored-heads", TINY, modules) != first
-
-
-def test_prose_in_a_module_does_not_change_the_key(monkeypatch, tmp_path):
-    """Docstrings, comments and formatting are not what a run computes."""
-    monkeypatch.setenv("BERTGUIDE_CACHE", str(tmp_path))
-    module = tmp_path / "src" / "prose_probe.py"
-    module.parent.mkdir()
-    monkeypatch.syspath_prepend(str(module.parent))
-    module.write_text('"""One."""\n\ndef steps():\n    """Two."""\n    return 1\n')
-    first = cache.run_directory("probe", TINY, ("prose_probe",))
-    module.write_text('"""Other words."""\n\n\ndef steps():  # a comment\n    return (1)\n')
-    assert cache.run_directory("probe", TINY, ("prose_probe",)) == first
-    module.write_text('"""One."""\n\ndef steps():\n    """Two."""\n    return 2\n')
-    assert cache.run_directory("probe", TINY, ("prose_probe",)) != first
-    # a string that is not a docstring is code: a message the run prints counts
-    module.write_text('"""One."""\n\ndef steps():\n    print("x")\n    return 1\n')
-    assert cache.run_directory("probe", TINY, ("prose_probe",)) != first
-
-
-def test_a_run_is_announced_with_its_measured_length_and_timed(monkeypatch, tmp_path, capfd):
+def test_a_run_is_announced_with_its_measured_length_and_timed(tmp_path, capfd):
     def run(folder: Path) -> dict:
         for name in ("config.json", "model.safetensors"):
             (folder / name).write_text("{}")
         return {"answer": 42}
 
-    assert cache.measured_minutes("never-measured") is None
-    monkeypatch.setattr(cache, "measured_minutes", {"restored-heads": 3.4}.get)
-    directory = cache.cached_run(tmp_path / "restored-heads-00ff", run, "restoring", threads=1)
+    directory = cache.cached_run(
+        tmp_path / "restored-heads-00ff", run, "restoring", threads=1, minutes=3.4
+    )
     err = capfd.readouterr().err
     assert "restoring: about 3 minutes on 1 CPU core, once; cached in" in err
     report = cache.read_report(directory)
     assert report["answer"] == 42 and 0 <= report["run_seconds"] < 5
     cache.cached_run(tmp_path / "other-run-00ff", run, "another run")
     assert "another run: not yet timed on 2 CPU cores, once" in capfd.readouterr().err
-    names = [name for name, _ in cache.finished_runs(tmp_path)]
-    assert sorted(names) == ["other-run-00ff", "restored-heads-00ff"]
-    assert cache.run_name(directory) == "restored-heads"
 
 
-def test_every_cached_run_has_a_measured_length():
-    """Each run the guide caches tells the reader how long it takes, from measurement."""
-    names = ["restored-heads", "compact-student", "restoring-vs-transformers",
-             "sentiment-cv", "transfer-curves", "tiny-gpt"]  # fmt: skip
-    names += [f"family-{name}" for name in ("distillation", "roberta", "electra", "tang")]
-    names += [f"demo-{task}" for task in ("pairs", "ner", "qa")]
-    assert {name: cache.measured_minutes(name) is not None for name in names} == dict.fromkeys(
-        names, True
-    )
-
-
-def test_a_missing_cache_runs_once_and_says_so(monkeypatch, tmp_path, capfd):
+def test_settings_of_ones_own_run_once_and_say_so(monkeypatch, tmp_path, capfd):
     monkeypatch.setenv("BERTGUIDE_CACHE", str(tmp_path))
-    monkeypatch.setattr(restoring, "DEFAULT_SETTINGS", TINY.replace(seed=1))
-    model = restoring.restored_model()
+    settings = TINY.replace(seed=1)
+    model = restoring.restored_model(settings)
     err = capfd.readouterr().err
-    directory = restoring.restored_directory()
+    directory = restoring.restored_directory(settings)
     assert "restoring the MLM and NSP heads of the embedded model" in err
-    # the measured length of the default run (DEFAULT_SETTINGS is the stand-in here)
-    minutes = round(restoring.expected_minutes("restored-heads"))
-    assert f"about {minutes} minutes on 1 CPU core, once" in err and str(directory) in err
+    assert "on 1 CPU core, once" in err and str(directory) in err
     assert sorted(p.name for p in directory.iterdir()) == [
         "config.json",
         "model.safetensors",
@@ -153,8 +100,10 @@ def test_a_missing_cache_runs_once_and_says_so(monkeypatch, tmp_path, capfd):
     report = json.loads((directory / "report.json").read_text())
     assert report["steps"] == 2 and report["settings"]["seed"] == 1
     assert len(report["history"]["loss"]) == 2 and 0.0 <= report["mlm_accuracy"] <= 1.0
+    assert 0.0 <= report["cloze"]["top5"] <= 1.0
+    assert restoring.restoring_report(settings) == report
     # the second time: no message, no run, the same model object
-    assert restoring.restored_model() is model
+    assert restoring.restored_model(settings) is model
     assert capfd.readouterr().err == ""
 
 
@@ -198,23 +147,12 @@ def test_the_checkpoint_round_trips_through_both_implementations(tiny_cache):
     assert tokenizer.vocab_size == ours.config.vocab_size
 
 
-def test_fill_mask_without_a_model_uses_the_cached_default(tiny_cache):
+def test_fill_mask_without_a_model_uses_the_restored_default():
     text = "paris is the [MASK] of france."
-    expected = fill_mask(text, model=BertForPreTraining.from_pretrained(tiny_cache.directory))
-    assert fill_mask(text) == expected
+    assert fill_mask(text) == fill_mask(text, model=restoring.restored_model())
     assert default_pretraining_model() is restoring.restored_model()
     probability = next_sentence("It rained.", "The streets were wet.")
     assert 0.0 < probability < 1.0
-
-
-def test_an_unplugged_default_says_what_to_do(monkeypatch):
-    from bertguide import pretraining
-
-    monkeypatch.setattr(pretraining, "_default_model_loader", None)
-    with pytest.raises(ValueError, match=r"import bertguide.restoring .* or pass model="):
-        default_pretraining_model()
-    with pytest.raises(TypeError, match="loader must be callable"):
-        set_default_pretraining_model("restored")
 
 
 # --- the measure ------------------------------------------------------------------------
@@ -351,7 +289,7 @@ def test_the_ablation_table_has_one_line_per_row():
 
 
 def test_learning_runs_see_the_same_pairs_whatever_the_batch():
-    base = restoring.DEFAULT_SETTINGS
+    base = restoring.SHORT_SETTINGS
     half = ablation.learning_settings({"batch_size": base.batch_size // 2}, 150, base)
     same = ablation.learning_settings({}, 150, base)
     assert half.max_steps * half.batch_size == same.max_steps * same.batch_size
@@ -371,7 +309,7 @@ def test_speed_only_rows_are_not_trained_again(monkeypatch):
     )
     row = ablation.ablation_row("fp32", {"precision": "fp32"})
     assert (row.steps, row.mlm_accuracy, trained) == (None, None, [])
-    assert row.pairs_per_second == ablation.DEFAULT_SETTINGS.batch_size / 0.5  # its base
+    assert row.pairs_per_second == ablation.SHORT_SETTINGS.batch_size / 0.5  # its base
     row = ablation.ablation_row("dropout", {"dropout": 0.1}, steps=20)
     assert (row.steps, row.mlm_accuracy, trained[0].dropout) == (20, 0.3, 0.1)
 

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 
 from bertguide import sentiment, sentiment_ablation
 from bertguide.config import BertConfig
+from bertguide.experiments import store
 from bertguide.finetuning import BertForSequenceClassification
 from bertguide.model import BertModel
 from bertguide.sentiment import FineTuneSettings, MeanPooledClassifier
@@ -130,20 +131,21 @@ def test_the_cross_validation_is_cached(monkeypatch, tmp_path, encoder, capfd):
     real = sentiment.cross_validate
     calls = []
 
-    def tiny(n_splits, seed, settings, keep_model=None):
+    def tiny(n_splits, seed, settings, keep_model=None, sentences=None):
         calls.append(seed)
         return real(n_splits, seed, FAST, keep_model=keep_model, encoder=encoder)
 
     monkeypatch.setattr(sentiment, "cross_validate", tiny)
-    report = sentiment.cross_validated()
+    run = sentiment.CrossValidationRun(settings=FAST)
+    report = sentiment.cross_validated(run)
     assert "cross-validating four sentiment models" in capfd.readouterr().err
     assert list(report["results"]) == [*sentiment.MODELS, "seconds"]
     assert report["settings"]["pooling"] == "mean" and report["n_splits"] == 5
-    folder = sentiment.cross_validation_directory()
+    folder = store.cache_directory("sentiment-cv", run)
     assert json.loads((folder / "config.json").read_text())["hidden_size"] == 32
     kept = MeanPooledClassifier.from_pretrained(folder)
     assert kept.head_loaded
-    assert sentiment.cross_validated() == report and calls == [0]
+    assert sentiment.cross_validated(run) == report and calls == [0]
     assert capfd.readouterr().err == ""
 
 

@@ -15,6 +15,7 @@ import torch
 
 from bertguide import transfer
 from bertguide.config import BertConfig
+from bertguide.experiments import store
 from bertguide.finetuning import BertForSequenceClassification
 from bertguide.model import BertModel
 from bertguide.sentiment import FineTuneSettings, load_polarity, stratified_folds
@@ -122,7 +123,7 @@ def test_learning_curves_are_measured_once_and_cached(stand_ins, capfd):
     report = transfer.transfer_report(TINY)
     assert "fine-tuning 4 encoders on 4 training sizes" in capfd.readouterr().err
     assert report["accuracy"] == curves["accuracy"]  # seeded: the same numbers again
-    folder = transfer.transfer_directory(TINY)
+    folder = store.cache_directory("transfer-curves", TINY)
     assert sorted(p.name for p in folder.iterdir()) == [
         "config.json",
         "model.safetensors",

@@ -133,7 +133,7 @@ def _save(folder: Path, model: nn.Module, settings) -> None:
     (folder / "config.json").write_text(json.dumps(config, indent=1) + "\n", encoding="utf-8")
 
 
-def _timed(run, settings, folder: Path) -> dict:
+def timed(run, settings, folder: Path) -> dict:
     """Run ``run(settings)`` -> (model, report) with ``settings.threads`` threads; save
     the model into ``folder``; add wall time, load averages and versions to the report."""
     threads, load_before, start = torch.get_num_threads(), os.getloadavg()[0], time.perf_counter()

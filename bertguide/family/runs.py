@@ -14,8 +14,8 @@ one thread and know only the K tokens of their text, ``compact_vocab``):
                   logistic regression) on augmented data, vs the labels alone
 
 ``run_report(name)`` returns a run's report (settings, measures, ``wall_time_s``, the
-load average) from the ``bertguide.cache`` cache, running it first when missing; the
-key hashes the settings and ``MODULES``' source. ``python -m bertguide.family.runs``
+load average): the one that ships with the package (``bertguide.experiments``), or for
+settings of your own, run once on this machine and cached. ``python -m bertguide.family.runs``
 prints every result. Dimension legend: B = batch, T = tokens, C = hidden size,
 M = masked positions, V = vocabulary, N = sentences.
 
@@ -26,17 +26,18 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import random
 import statistics
 import sys
 from dataclasses import dataclass
 from functools import partial
+from types import SimpleNamespace
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bertguide.cache import cached_run, read_report, run_directory
 from bertguide.corpus import sentence_documents
 from bertguide.family.distillation import (
     BiLstmClassifier,
@@ -47,7 +48,6 @@ from bertguide.family.distillation import (
 from bertguide.family.electra import ElectraGeneratorDiscriminator, make_generator_config
 from bertguide.family.roberta import DynamicMasking, StaticMasking, mlm_only_loss
 from bertguide.family.run_helpers import (
-    _timed,
     best_time,
     compact_vocab,
     encode_all,
@@ -56,21 +56,14 @@ from bertguide.family.run_helpers import (
     mean_pool,
     mlm_accuracy,
     small_bert,
+    timed,
 )
 from bertguide.masking import IGNORE_INDEX, PreTrainingCollator
 from bertguide.model import BertModel, count_parameters
 from bertguide.pretraining import BertForPreTraining
 from bertguide.tokenizer import WordPieceTokenizer
 
-# The modules whose source decides the results: part of every run's cache key.
 CORPORA = ("wikipedia", "lee")  # the offline corpora the runs read (train / held-out split)
-MODULES = (  # the runs read restoring's and sentiment's helpers too
-    "bertguide.family.runs", "bertguide.family.run_helpers", "bertguide.family.common",
-    "bertguide.family.distillation",
-    "bertguide.family.electra", "bertguide.family.roberta", "bertguide.training",
-    "bertguide.masking", "bertguide.pretraining", "bertguide.model", "bertguide.attention",
-    "bertguide.embeddings", "bertguide.corpus", "bertguide.tokenizer", "bertguide.sentiment",
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -509,7 +502,7 @@ def teacher_logits(teacher, features) -> torch.Tensor:
     return torch.stack([-z / 2, z / 2], dim=1)
 
 
-# --- the cache ----------------------------------------------------------------------------
+# --- the results: shipped with the package ------------------------------------------------
 
 RUNS = {
     "distillation": (run_distillation, DistillationSettings()),
@@ -517,35 +510,52 @@ RUNS = {
     "electra": (run_electra, ElectraSettings()),
     "tang": (run_tang, TangSettings()),
 }
+DEFAULT_SETTINGS = SimpleNamespace(**{name: default for name, (_, default) in RUNS.items()})
+# a small variant of each run's settings, for its fingerprint (same code, a slice of data)
+PROBES = {
+    DistillationSettings: dict(eval_sentences=16, repeats=1, threads=1),
+    RobertaSettings: dict(sequences=32, eval_sequences=16, eval_every=1),
+    ElectraSettings: dict(eval_sequences=16, folds=2, eval_every=1, reference_probe=False),
+    TangSettings: dict(folds=2, corpus_sentences=16, masked_copies=1, threads=1),
+}
+
+
+def _run_of(settings) -> str:
+    names = [name for name, (_, default) in RUNS.items() if type(default) is type(settings)]
+    if not names:
+        raise TypeError(f"no family run takes settings of type {type(settings).__name__}")
+    return names[0]
+
+
+def run_to_folder(settings, folder) -> dict:
+    """Run the family run these settings are for; save its model into ``folder``; return
+    the report (with wall time, load averages, threads and versions)."""
+    run, _ = RUNS[_run_of(settings)]
+    return timed(run, settings, folder)
+
+
+def probe_settings(settings):
+    """The run's ``PROBES`` variant: a slice of the data, one thread (fingerprints)."""
+    return dataclasses.replace(settings, **PROBES[type(settings)])
 
 
 def run_report(name: str, settings=None) -> dict:
-    """The report of run ``name`` ("distillation", "roberta", "electra" or "tang"), from
-    the cache; the first call on a machine runs it (announced on stderr).
+    """The report of run ``name`` ("distillation", "roberta", "electra" or "tang"): the
+    shipped one for the default settings, else run once on this machine and cached.
 
-    Example (minutes the first time on a machine; the announcement says how many)::
+    Example::
 
         run_report("distillation")["after"]["top1_agreement"]
     """
+    from bertguide.experiments import store
+
     if name not in RUNS:
         raise ValueError(f"name must be one of {sorted(RUNS)}, got {name!r}")
-    run, default = RUNS[name]
-    settings = default if settings is None else settings
-    if type(settings) is not type(default):
+    _, default = RUNS[name]
+    if settings is not None and type(settings) is not type(default):
         kind = type(settings).__name__
         raise TypeError(f"settings must be a {type(default).__name__}, not {kind}")
-    key, modules = settings, MODULES
-    if name == "distillation":  # the teacher is part of the result
-        from bertguide import restoring
-
-        key, modules = (settings, restoring.DEFAULT_SETTINGS), (*MODULES, "bertguide.restoring")
-    directory = cached_run(
-        run_directory(f"family-{name}", key, modules),
-        partial(_timed, run, settings),
-        f"the BERT family's {name} run",
-        threads=settings.threads,
-    )
-    return read_report(directory)
+    return store.report(f"family-{name}", settings)
 
 
 def summary(report: dict, prefix: str = "") -> list[str]:

@@ -298,6 +298,13 @@ def _version(distribution: str) -> str:
         return "not installed"
 
 
+def shipped_results() -> list[str]:
+    """The shipped results of the guide's runs (``bertguide/data/runs``), as text: a
+    figure drawn from a report is drawn again when a report changes."""
+    folder = Path(__file__).resolve().parent.parent / "data" / "runs"
+    return [path.read_text(encoding="utf-8") for path in sorted(folder.glob("*.json"))]
+
+
 def input_hash(fig_spec: Figure) -> str:
     """A hash of everything the figure's bytes depend on."""
     digest = hashlib.sha256()
@@ -312,6 +319,7 @@ def input_hash(fig_spec: Figure) -> str:
         *fig_spec.outputs,
         EXPECTED_SHA256["model.safetensors"],
         *(_module_source(name) for name in modules),
+        *shipped_results(),
     ]
     for part in parts:
         digest.update(part.encode("utf-8"))

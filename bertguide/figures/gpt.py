@@ -30,22 +30,16 @@ longer runs, learning-rate search, and GPUs.
 
 from __future__ import annotations
 
-import ast
 import dataclasses
-import hashlib
-import importlib
-import inspect
 import json
 import math
 import sys
-import textwrap
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from bertguide.cache import cached_run, read_report, run_directory
 from bertguide.corpus import CORPORA, sentence_documents
 from bertguide.figures import figure
 from bertguide.figures.style import COLUMN_INCHES, INK, SMALL_PT, new_figure, style_ticks
@@ -246,7 +240,9 @@ def to_hf_state_dict(model: GPT2LMHeadModel) -> dict[str, torch.Tensor]:
     return state
 
 
-def _run(settings: TinyGPTSettings, folder: Path) -> dict:
+def run_to_folder(settings: TinyGPTSettings, folder: Path) -> dict:
+    """Train the tiny GPT; save its weights (transformers' GPT-2 layout) and config into
+    ``folder``; return the report."""
     from safetensors.torch import save_file
 
     model, report = train_tiny_gpt(settings)
@@ -256,61 +252,33 @@ def _run(settings: TinyGPTSettings, folder: Path) -> dict:
     return report
 
 
-def _code(obj) -> str:
-    """The syntax tree of a module, function or class without docstrings or comments."""
-    tree = ast.parse(textwrap.dedent(inspect.getsource(obj)))
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if (
-            isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef))
-            and body
-            and isinstance(body[0], ast.Expr)
-            and isinstance(body[0].value, ast.Constant)
-            and isinstance(body[0].value.value, str)
-        ):
-            node.body = body[1:] or [ast.Pass()]
-    return ast.dump(tree)
-
-
-def _training_code() -> str:
-    """A hash of the code the trained weights depend on: ``DEPENDS`` and the functions
-    here that train."""
-    parts = [
-        _code(f)
-        for f in (corpus_bytes, byte_windows, unigram_loss, lm_loss, HeldOutLoss, decode,
-                  continuations, train_tiny_gpt, to_hf_state_dict, _run)
-    ]  # fmt: skip
-    parts += [_code(importlib.import_module(name)) for name in DEPENDS]
-    return hashlib.sha256("\0".join(parts).encode("utf-8")).hexdigest()[:16]
-
-
-def tiny_gpt_directory(settings: TinyGPTSettings = DEFAULT_SETTINGS) -> Path:
-    """The cache folder of the run with ``settings``, trained there first if missing."""
-    directory = run_directory("tiny-gpt", (settings, _training_code()), ())
-    return cached_run(
-        directory,
-        lambda folder: _run(settings, folder),
-        f"training the tiny GPT ({settings.max_steps} steps)",
-        threads=settings.threads,
-    )
+def probe_settings(settings: TinyGPTSettings) -> TinyGPTSettings:
+    """The same run with 8 held-out windows, 16 new bytes, one thread (fingerprints)."""
+    return dataclasses.replace(settings, eval_windows=8, new_tokens=16, threads=1)
 
 
 def tiny_gpt(settings: TinyGPTSettings = DEFAULT_SETTINGS) -> tuple[GPT2LMHeadModel, dict]:
-    """(the trained tiny GPT in eval mode, its report), from the cache (see the docstring).
+    """(the trained tiny GPT in eval mode, its report). The default run's weights and
+    report ship with the package; other settings train once per machine (seconds).
 
-    Example (trains for about ten seconds the first time on a machine)::
+    Example::
 
         model, report = tiny_gpt()
         report["heldout_loss"], report["generations"]["greedy"]
     """
     from safetensors.torch import load_file
 
-    directory = tiny_gpt_directory(settings)
+    from bertguide.experiments import store, weights
+
+    default = settings == DEFAULT_SETTINGS
+    if default and weights.has_shipped("tiny-gpt"):
+        state = weights.read_checked("tiny-gpt")
+    else:
+        state = load_file(str(store.made("tiny-gpt", settings) / "model.safetensors"))
     config = settings.config()
     model = GPT2LMHeadModel(config)
-    state = convert_hf_gpt2_state_dict(load_file(str(directory / "model.safetensors")), config)
-    model.load_state_dict(state)
-    return model.eval(), read_report(directory)
+    model.load_state_dict(convert_hf_gpt2_state_dict(state, config))
+    return model.eval(), store.report("tiny-gpt", None if default else settings)
 
 
 # --- drawing -------------------------------------------------------------------------
