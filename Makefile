@@ -27,7 +27,9 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 # torch first, from the constraints file: an unpinned torch would pull GBs of CUDA wheels.
-$(STAMPS)/python: pyproject.toml constraints.txt | $(PY)
+# The editable install records the package's version: a new one (bertguide/version.py)
+# installs again, so that the installed metadata and the footer name the same version.
+$(STAMPS)/python: pyproject.toml constraints.txt bertguide/version.py | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c constraints.txt torch
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[test,docs]"

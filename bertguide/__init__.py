@@ -47,6 +47,7 @@ The BERT family                          ``family.albert``, ``family.roberta``,
 GPT: the autoregressive branch           ``gpt``, ``generation``, ``history``,
                                          ``figures.gpt``
 the ``bertguide`` command                ``cli``
+the package's version (one place)        ``version``
 =======================================  ===========================================
 
 ``training`` is the one loop that pre-training, fine-tuning and distillation share.
@@ -100,10 +101,9 @@ from bertguide.pretraining import BertForPreTraining, fill_mask, next_sentence
 from bertguide.restoring import restored_model  # also fill_mask's default
 from bertguide.tokenizer import BatchEncoding, TokenizationSteps, WordPieceTokenizer
 from bertguide.training import TrainingConfig, TrainingHistory, train
+from bertguide.version import __version__
 from bertguide.views import AttentionView, attention_view
 from bertguide.wordpiece_training import train_wordpiece
-
-__version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_MODEL",

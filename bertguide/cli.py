@@ -45,6 +45,7 @@ from bertguide.pretraining import (
     next_sentence,
 )
 from bertguide.tokenizer import WordPieceTokenizer
+from bertguide.version import __version__
 from bertguide.views import attention_view
 
 EXIT_USAGE = 2
@@ -304,7 +305,7 @@ def cmd_info(args: argparse.Namespace) -> int:
     digests = pretrained.verify_default(directory)
     config = pretrained.read_config(directory)
     lines = [
-        f"bertguide {_version('bertguide')}",
+        f"bertguide {__version__}",
         f"python {platform.python_version()}",
         *(
             f"{name} {_version(name)}"
@@ -331,6 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bertguide", description="How BERT works: the guide's command-line tools."
     )
+    parser.add_argument("--version", action="version", version=f"bertguide {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, help: str, run, model: bool = True) -> argparse.ArgumentParser:

@@ -15,8 +15,10 @@ dropped (the cell prints it), and the interactive views and inlined diagrams bec
 links to the page. Raw HTML is kept as written; footnotes and abbreviations are not
 converted.
 
-The first cell installs ``bertguide`` where it is missing (Colab, a fresh virtual
-environment) and does nothing where it is installed. The notebooks carry no outputs
+The first cell installs exactly the package's version (``bertguide/version.py``) where
+it is missing or another version is installed (Colab, a fresh virtual environment),
+does nothing where that version is installed, and says how to install the wheel from a
+file on a machine without a network. The notebooks carry no outputs
 and no timestamps, so a page always gives the same bytes.
 
 The MkDocs hook (``scripts/mkdocs_hooks.py``) writes the chapters' notebooks into the
@@ -31,6 +33,7 @@ URL). ``scripts/check_wheel.py`` executes every page's notebook in a fresh kerne
 from __future__ import annotations
 
 import argparse
+import ast
 import doctest
 import posixpath
 import re
@@ -57,12 +60,39 @@ DOCS = ROOT / "docs"
 NOTEBOOKS = ROOT / "notebooks"  # the committed copy Colab opens
 CHAPTERS_SECTION = "Chapters"  # the nav section whose Markdown pages get a notebook
 
+VERSION_FILE = ROOT / "bertguide" / "version.py"  # the one place the version is written
+
 INSTALL_CELL = """\
-# Installs the guide's package where it is missing (Colab, a fresh environment).
+# The chapter runs with bertguide {version}: this installs exactly that version
+# where it is missing or another one is (Colab, a fresh environment).
+# Without a network: copy bertguide-{version}-py3-none-any.whl (from PyPI, or built
+# with `python -m build`) next to the notebook and run instead
+#   %pip install --no-index --find-links . bertguide=={version}
+# (torch and the other dependencies must be installed already, or lie there too).
+import importlib.metadata
+
 try:
-    import bertguide
-except ImportError:
-    %pip install --quiet bertguide"""
+    _installed = importlib.metadata.version("bertguide")
+except importlib.metadata.PackageNotFoundError:
+    _installed = None
+if _installed != "{version}":
+    %pip install --quiet bertguide=={version}"""
+
+
+def package_version(path: Path = VERSION_FILE) -> str:
+    """``__version__`` of ``bertguide/version.py``, read as setuptools reads it for the
+    wheel: from the file, without importing the package (and torch with it)."""
+    for node in ast.parse(Path(path).read_text(encoding="utf-8")).body:
+        names = [getattr(target, "id", None) for target in getattr(node, "targets", [])]
+        if isinstance(node, ast.Assign) and names == ["__version__"]:
+            return ast.literal_eval(node.value)
+    raise RuntimeError(f"{path} assigns no __version__")
+
+
+def install_cell(version: str | None = None) -> str:
+    """The first cell of every notebook: install bertguide ``version`` (the package's own
+    by default) unless exactly that version is installed."""
+    return INSTALL_CELL.format(version=version or package_version())
 
 
 # --- the blocks a reader sees ---------------------------------------------------------
@@ -330,7 +360,7 @@ def page_notebook(page: Path, site_url: str, sybil=None) -> nbformat.NotebookNod
 
     title = next((line[2:].strip() for line in lines if line.startswith("# ")), page.stem)
     cells = [
-        nbformat.v4.new_code_cell(INSTALL_CELL),
+        nbformat.v4.new_code_cell(install_cell()),
         nbformat.v4.new_markdown_cell(
             f"*This notebook is the page [{title}]({site_url}{page_url}) of "
             f"[bertguide]({site_url}): its text, and its code in the order the page runs "

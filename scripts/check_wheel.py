@@ -34,6 +34,10 @@ one run; the training itself is exercised there.
     python scripts/check_wheel.py                 # every page under docs/
     python scripts/check_wheel.py docs/cli.md     # some pages
     python scripts/check_wheel.py --keep-going    # report every failing page
+    python scripts/check_wheel.py --wheel dist/bertguide-0.1.0-py3-none-any.whl
+                                                  # a wheel built elsewhere (a release's)
+    python scripts/check_wheel.py --constraints oldest.txt
+                                                  # other pins than constraints.txt
 """
 
 from __future__ import annotations
@@ -104,7 +108,7 @@ def _hash(paths: list[Path]) -> str:
     return digest.hexdigest()[:16]
 
 
-def _install_key() -> str:
+def _install_key(constraints: Path = CONSTRAINTS) -> str:
     """A hash of what decides the reader's installed dependencies: the project's
     ``dependencies`` and ``requires-python``, and the pins. Editing the extras or tool
     settings in pyproject.toml keeps the environment (the wheel is reinstalled)."""
@@ -116,7 +120,7 @@ def _install_key() -> str:
         wanted = json.dumps([project.get("dependencies"), project.get("requires-python")])
     except ImportError:  # Python 3.10: the whole file
         wanted = pyproject
-    digest = hashlib.sha256(wanted.encode() + b"\0" + CONSTRAINTS.read_bytes())
+    digest = hashlib.sha256(wanted.encode() + b"\0" + Path(constraints).read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -136,9 +140,10 @@ def package_files() -> list[Path]:
     return sorted({*files, ROOT / "pyproject.toml", ROOT / "README.md"})
 
 
-def reader_venv(log) -> tuple[Path, str]:
-    """A virtual environment with the current wheel installed; return it and the wheel name."""
-    key = _install_key() + f"-py{sys.version_info[0]}{sys.version_info[1]}"
+def reader_venv(log, wheel: Path | None = None, constraints: Path = CONSTRAINTS):
+    """A virtual environment with the current wheel installed (or ``wheel``, a file built
+    elsewhere), its dependencies pinned by ``constraints``; return it and the wheel name."""
+    key = _install_key(constraints) + f"-py{sys.version_info[0]}{sys.version_info[1]}"
     venv = CACHE / f"venv-{key}"
     python = venv / "bin" / "python"
     pip = [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
@@ -148,44 +153,45 @@ def reader_venv(log) -> tuple[Path, str]:
         log(f"new environment {venv.relative_to(ROOT)} (dependencies or constraints.txt changed)")
         _run([sys.executable, "-m", "venv", venv])
         # torch first, from the constraints: an unpinned torch pulls GBs of CUDA wheels
-        _run([*pip, "-c", CONSTRAINTS, "torch"])
+        _run([*pip, "-c", constraints, "torch"])
     files = package_files()
-    source = _hash(files)
+    source = _hash(files) if wheel is None else hashlib.sha256(wheel.read_bytes()).hexdigest()
     stamp = venv / "installed-source"
     wheel_name = (
         (venv / "installed-wheel").read_text() if (venv / "installed-wheel").exists() else ""
     )
     if (venv / "ready").exists() and stamp.exists() and stamp.read_text() == source:
-        _install_kernel(venv, pip, log)
+        _install_kernel(venv, pip, log, constraints)
         return venv, wheel_name
     with tempfile.TemporaryDirectory(prefix="bertguide-wheel-") as folder:
-        # build from a clean copy, so that no stale build/ folder leaks into the wheel
-        tree = Path(folder) / "src"
-        for path in files:
-            (tree / path.relative_to(ROOT)).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, tree / path.relative_to(ROOT))
-        dist = Path(folder) / "dist"
-        _run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", dist, tree])
-        (wheel,) = dist.glob("bertguide-*.whl")
+        if wheel is None:
+            # build from a clean copy, so that no stale build/ folder leaks into the wheel
+            tree = Path(folder) / "src"
+            for path in files:
+                (tree / path.relative_to(ROOT)).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(path, tree / path.relative_to(ROOT))
+            dist = Path(folder) / "dist"
+            _run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", dist, tree])
+            (wheel,) = dist.glob("bertguide-*.whl")
         if (venv / "ready").exists():  # dependencies are in place: swap the package only
             _run([*pip, "--force-reinstall", "--no-deps", wheel])
         else:
-            _run([*pip, "-c", CONSTRAINTS, wheel])  # no extras: what `pip install` gives
+            _run([*pip, "-c", constraints, wheel])  # no extras: what `pip install` gives
             (venv / "ready").touch()
         wheel_name = wheel.name
     (venv / "installed-wheel").write_text(wheel_name)
     stamp.write_text(source)
     log(f"installed {wheel_name} into {venv.relative_to(ROOT)}")
-    _install_kernel(venv, pip, log)
+    _install_kernel(venv, pip, log, constraints)
     return venv, wheel_name
 
 
-def _install_kernel(venv: Path, pip: list, log) -> None:
+def _install_kernel(venv: Path, pip: list, log, constraints: Path = CONSTRAINTS) -> None:
     """ipykernel (pinned) into the reader's environment, once: a reader runs the pages
     as notebooks, in Jupyter or Colab, where it is always there."""
     if (venv / "kernel-ready").exists():
         return
-    _run([*pip, "-c", CONSTRAINTS, "ipykernel"])
+    _run([*pip, "-c", constraints, "ipykernel"])
     (venv / "kernel-ready").touch()
     log(f"installed ipykernel into {venv.relative_to(ROOT)}")
 
@@ -309,14 +315,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("pages", nargs="*", type=Path, help="pages to run (default: docs/*.md)")
     parser.add_argument("--keep-going", action="store_true", help="run every page, then fail")
+    parser.add_argument("--wheel", type=Path, help="install this wheel instead of building one")
+    parser.add_argument(
+        "--constraints", type=Path, default=CONSTRAINTS, help="pins (default: constraints.txt)"
+    )
     args = parser.parse_args(argv)
+    wheel = args.wheel.resolve() if args.wheel else None
+    if wheel is not None and not wheel.is_file():
+        parser.error(f"--wheel {args.wheel}: no such file")
     pages = [p.resolve() for p in args.pages] or sorted(DOCS.glob("*.md"))
 
     def log(message: str) -> None:
         print(f"wheel check: {message}", flush=True)
 
     started = time.perf_counter()
-    venv, wheel = reader_venv(log)
+    venv, wheel = reader_venv(log, wheel, args.constraints.resolve())
     env = reader_environment(venv)
     sybil = make_sybil(path=str(DOCS))
     site_url = read_config(ROOT / "mkdocs.yml")["site_url"]

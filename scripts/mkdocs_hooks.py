@@ -13,10 +13,13 @@ Two let a reader take the guide away:
 * every chapter (the Markdown pages of the nav's "Chapters") gets, under its title, a
   link to itself as a notebook and one that opens that notebook in Colab; the
   notebooks are written into the built site's ``notebooks/`` (``scripts/
-  chapter_notebooks.py`` makes them; Colab opens the repository's committed copy);
+  chapter_notebooks.py`` makes them; Colab opens the repository's committed copy at
+  the release tag ``v`` + the package's version, so the notebook it opens is this
+  page's and installs the package this site was built from);
 * the footer says which versions of bertguide, torch and transformers the build ran
   every example with (``config.extra.tested_with``, shown by ``overrides/partials/
-  copyright.html``).
+  copyright.html``); bertguide's is ``bertguide/version.py``'s, and the build stops
+  if the installed package says otherwise.
 
 Notebook pages without an inlined JupyterLab.
 
@@ -93,6 +96,13 @@ def render_maths(html: str, where: str = "a page") -> str:
 
 def tested_with() -> str:
     """The footer's line: the versions this build runs every example with."""
+    version = chapter_notebooks.package_version()
+    installed = importlib.metadata.version("bertguide")
+    if installed != version:
+        raise RuntimeError(
+            f"bertguide/version.py says {version} but the installed package is {installed}: "
+            "reinstall it (`make install`) so that the footer names the code that ran"
+        )
     versions = ", ".join(f"{name} {importlib.metadata.version(name)}" for name in TESTED_PACKAGES)
     return f"Every example on this page ran with {versions}."
 
@@ -109,16 +119,20 @@ def on_config(config):
     return config
 
 
-def github_repository(config) -> tuple[str, str]:
-    """``("owner/name", branch)`` from ``repo_url`` and ``edit_uri`` (``edit/main/docs/``)."""
+def github_repository(config) -> str:
+    """``owner/name`` from ``repo_url``."""
     match = re.fullmatch(r"https://github\.com/([\w.-]+/[\w.-]+?)/?", config.repo_url or "")
-    branch = re.fullmatch(r"/?(?:edit|blob)/([^/]+)/.*", config.edit_uri or "")
-    if match is None or branch is None:
+    if match is None:
         raise RuntimeError(
-            "mkdocs.yml: the chapters' Colab links need repo_url on github.com and "
-            f"edit_uri as edit/BRANCH/docs/, got {config.repo_url!r} and {config.edit_uri!r}"
+            f"mkdocs.yml: the chapters' Colab links need repo_url on github.com, got "
+            f"{config.repo_url!r}"
         )
-    return match[1], branch[1]
+    return match[1]
+
+
+def release_tag() -> str:
+    """The git tag of the release this site documents: ``v`` + the package's version."""
+    return f"v{chapter_notebooks.package_version()}"
 
 
 def _icon(name: str) -> str:
@@ -133,8 +147,8 @@ def take_away_line(page_url: str, source: str, config) -> str:
     """The HTML line under a chapter's title: the notebook, and the notebook in Colab."""
     name = chapter_notebooks.notebook_name(source)
     up = "../" * page_url.count("/")  # from the page's folder to the site's root
-    repository, branch = github_repository(config)
-    colab = f"https://colab.research.google.com/github/{repository}/blob/{branch}/notebooks/{name}"
+    repository, tag = github_repository(config), release_tag()
+    colab = f"https://colab.research.google.com/github/{repository}/blob/{tag}/notebooks/{name}"
     return (
         '<p class="bertguide-take-away"><small>'
         f'<a href="{up}notebooks/{name}" download>{_icon("material/download")} '

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+import bertguide
 from bertguide import cli, pretrained
 
 
@@ -27,6 +28,14 @@ def test_info_prints_model_hashes_and_versions():
         assert f"{digest} (ok)" in out
     assert "torch 2." in out
     assert "6 layers, 12 heads, hidden size 384" in out
+    assert out.splitlines()[0] == f"bertguide {bertguide.__version__}"
+
+
+def test_version_names_the_package_version(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out == f"bertguide {bertguide.__version__}\n"
 
 
 @pytest.fixture

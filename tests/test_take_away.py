@@ -15,9 +15,15 @@ import nbformat
 import pytest
 from bs4 import BeautifulSoup
 
+import bertguide
+
 ROOT = Path(__file__).resolve().parent.parent
 SITE_URL = "https://bertguide.github.io/bertguide/"
-COLAB = "https://colab.research.google.com/github/bertguide/bertguide/blob/main/notebooks/"
+# Colab opens the notebooks of the release the site was built from
+COLAB = (
+    "https://colab.research.google.com/github/bertguide/bertguide/blob/"
+    f"v{bertguide.__version__}/notebooks/"
+)
 
 
 def _script(name: str):
@@ -124,8 +130,8 @@ def test_a_notebook_holds_the_blocks_a_reader_runs_in_order(notebook):
     assert notebook.metadata.kernelspec.name == "python3"
     code = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
     install, *blocks = code
-    assert "try:\n    import bertguide\nexcept ImportError:" in install
-    assert "%pip install --quiet bertguide" in install
+    assert install == chapter_notebooks.install_cell(bertguide.__version__)
+    assert f"%pip install --quiet bertguide=={bertguide.__version__}" in install
     # the solution inside ??? success runs; the hidden and the skipped blocks do not
     assert blocks == ["x = 1\nprint(x)", "y = x + 1", "y * 10"]
     assert [cell.id for cell in notebook.cells] == [f"cell-{i}" for i in range(len(notebook.cells))]
@@ -221,9 +227,8 @@ def test_every_page_has_an_edit_link_and_a_plain_repository_link(built_site: Pat
 
 
 def test_every_page_s_footer_names_the_versions_it_ran_with(built_site: Path):
-    versions = ", ".join(
-        f"{name} {importlib.metadata.version(name)}"
-        for name in ("bertguide", "torch", "transformers")
+    versions = f"bertguide {bertguide.__version__}, " + ", ".join(
+        f"{name} {importlib.metadata.version(name)}" for name in ("torch", "transformers")
     )
     expected = f"Every example on this page ran with {versions}."
     pages = sorted(built_site.rglob("index.html"))
