@@ -5,6 +5,9 @@
 #                then every page again after a plain pip install of the wheel
 #   make build   the site into site/
 #   make bench   the speed benchmarks (ratios against transformers, same run; ~10 min)
+#   make experiments  rerun every trained run from scratch, compare with the shipped
+#                results within their tolerances (about an hour on 2 cores);
+#                EXPERIMENTS="--only tiny-gpt --write" picks runs and ships the result
 
 PYTHON   ?= python3
 VENV     := .venv
@@ -19,7 +22,8 @@ export TOKENIZERS_PARALLELISM := false
 export HF_HUB_OFFLINE := 1
 export PYTHONHASHSEED := 0
 
-.PHONY: install assets figures build serve test lint pytest wheel-check bench notebooks clean
+.PHONY: install assets figures build serve test lint pytest wheel-check bench experiments \
+	notebooks clean
 
 install: $(STAMPS)/python
 
@@ -75,6 +79,11 @@ notebooks: install
 	$(PY) scripts/chapter_notebooks.py
 
 test: lint build pytest wheel-check
+
+# Never part of `make test`: the results ship with the package, and the tests check by
+# behaviour (fingerprints) that the code still computes them.
+experiments: install
+	$(BIN)/bertguide experiments $(EXPERIMENTS)
 
 bench: install
 	$(PY) benchmarks/bench_tokenizer.py

@@ -1,7 +1,7 @@
 """What each choice of the restoring run is worth: the ablation table.
 
 Chapter: "Pre-training: MLM and NSP". ``bertguide.restoring`` continues pre-training
-the embedded model with ``SHORT_SETTINGS``; each row here changes one of those
+the embedded model with ``DEFAULT_SETTINGS``; each row here changes one of those
 settings and measures two things apart, so that neither depends on the other:
 
 * **speed**: training pairs per second (``pairs_per_second``: the fastest of a few
@@ -39,7 +39,7 @@ import torch
 from torch import nn
 
 from bertguide.restoring import (
-    SHORT_SETTINGS,
+    DEFAULT_SETTINGS,
     RestoringSettings,
     restore,
     run_parts,
@@ -148,7 +148,7 @@ def ablation_row(
     label: str,
     changes: dict,
     steps: int = 150,
-    base: RestoringSettings = SHORT_SETTINGS,
+    base: RestoringSettings = DEFAULT_SETTINGS,
     speed: bool = True,
     learning: bool = True,
 ) -> AblationRow:
@@ -166,7 +166,7 @@ def ablation_row(
 def run_ablation(
     steps: int = 150,
     rows: Sequence[tuple[str, dict]] = ABLATIONS,
-    base: RestoringSettings = SHORT_SETTINGS,
+    base: RestoringSettings = DEFAULT_SETTINGS,
     speed: bool = True,
     learning: bool = True,
 ) -> list[AblationRow]:

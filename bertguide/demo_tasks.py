@@ -439,8 +439,20 @@ class DemoRun:
 DEFAULT_RUNS = SimpleNamespace(**{task: DemoRun(task) for task in TASKS})
 
 
+def seed_answer(task: str, model: BertTaskModel):
+    """What ``task``'s trained head says about the chapter's example: the label
+    probabilities of ``SEED_PAIR``, the tags of ``SEED_NER`` or the answer to ``SEED_QA``."""
+    if task == "pairs":
+        return predict_pair(model, *SEED_PAIR)
+    if task == "ner":
+        return tag_words(model, SEED_NER)
+    found = answer_question(*SEED_QA, model)
+    return {"answer": found["answer"], "start": found["start"], "end": found["end"]}
+
+
 def run_to_folder(run: DemoRun, folder: Path) -> dict:
-    """Train ``run.task``'s head; save it into ``folder``; return the report."""
+    """Train ``run.task``'s head; save it into ``folder``; return the report, with what
+    the head says about the chapter's example (``seed_answer``)."""
     start = time.perf_counter()
     model, history = train_demo(run.task, run.settings)
     model.save_pretrained(folder)
@@ -449,6 +461,7 @@ def run_to_folder(run: DemoRun, folder: Path) -> dict:
         "task": run.task,
         "steps": len(history.loss),
         "loss": history.loss,
+        "seed_answer": seed_answer(run.task, model),
         "train_time_s": history.wall_time_s,
         "wall_time_s": time.perf_counter() - start,
     }
@@ -502,6 +515,7 @@ __all__ = [
     "parse_tagged",
     "predict_pair",
     "qa_examples",
+    "seed_answer",
     "tag_words",
     "train_demo",
 ]

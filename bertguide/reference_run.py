@@ -10,7 +10,7 @@ order, with the same masks and seed, and are measured on the same held-out pairs
   (1e-4, weight decay 0.01 on matrices), dropout 0.1, float32; linear warmup over the
   first 10 % of its time, then linear decay to 0. It trains for ``reference_s``
   seconds and is evaluated every sixth of that.
-* **bertguide**: ``restore(SHORT_SETTINGS)``, the package's loop with the settings
+* **bertguide**: ``restore(DEFAULT_SETTINGS)``, the package's loop with the settings
   the ablation chose, evaluated every ``eval_every`` steps.
 
 The measure is how long bertguide's run takes to reach the MLM accuracy the reference
@@ -38,7 +38,7 @@ import torch
 from bertguide.masking import PreTrainingCollator
 from bertguide.pretrained import resolve
 from bertguide.restoring import (
-    SHORT_SETTINGS,
+    DEFAULT_SETTINGS,
     BatchCollator,
     RestoringSettings,
     evaluate,
@@ -61,7 +61,7 @@ class ComparisonSettings:
     reference_lr: float = 1e-4  # its one peak learning rate
     eval_every: int = 40  # bertguide's steps between evaluations
     threads: int = 2  # torch threads for both runs
-    restoring: RestoringSettings = SHORT_SETTINGS  # the restoring run it is timed against
+    restoring: RestoringSettings = DEFAULT_SETTINGS  # the restoring run it is timed against
 
 
 def _load() -> float:

@@ -289,7 +289,7 @@ def test_the_ablation_table_has_one_line_per_row():
 
 
 def test_learning_runs_see_the_same_pairs_whatever_the_batch():
-    base = restoring.SHORT_SETTINGS
+    base = restoring.DEFAULT_SETTINGS
     half = ablation.learning_settings({"batch_size": base.batch_size // 2}, 150, base)
     same = ablation.learning_settings({}, 150, base)
     assert half.max_steps * half.batch_size == same.max_steps * same.batch_size
@@ -309,7 +309,7 @@ def test_speed_only_rows_are_not_trained_again(monkeypatch):
     )
     row = ablation.ablation_row("fp32", {"precision": "fp32"})
     assert (row.steps, row.mlm_accuracy, trained) == (None, None, [])
-    assert row.pairs_per_second == ablation.SHORT_SETTINGS.batch_size / 0.5  # its base
+    assert row.pairs_per_second == ablation.DEFAULT_SETTINGS.batch_size / 0.5  # its base
     row = ablation.ablation_row("dropout", {"dropout": 0.1}, steps=20)
     assert (row.steps, row.mlm_accuracy, trained[0].dropout) == (20, 0.3, 0.1)
 

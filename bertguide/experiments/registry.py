@@ -88,23 +88,13 @@ _ACCURACY = 0.03
 RUNS: tuple[Run, ...] = (
     Run(
         "restored-heads",
-        2,
+        1,
         "restoring the MLM and NSP heads of the embedded model",
         f"{_R}:DEFAULT_SETTINGS",
         f"{_R}:run_to_folder",
         f"{_R}:probe_settings",
         weights="shipped",
         tolerances={"mlm_accuracy": _ACCURACY, "nsp_accuracy": _ACCURACY, "cloze.top5": 0.1},
-        chapter="pretraining.md",
-    ),
-    Run(
-        "restoring-short",
-        1,
-        "a short restoring run (the recipe a reader can rerun in minutes)",
-        f"{_R}:SHORT_SETTINGS",
-        f"{_R}:run_to_folder",
-        f"{_R}:probe_settings",
-        tolerances={"mlm_accuracy": _ACCURACY, "nsp_accuracy": _ACCURACY},
         chapter="pretraining.md",
     ),
     Run(
@@ -120,7 +110,7 @@ RUNS: tuple[Run, ...] = (
     Run(
         "restoring-vs-transformers",
         1,
-        "timing the short restoring run against transformers' BertForPreTraining",
+        "timing the restoring run against transformers' BertForPreTraining",
         "bertguide.reference_run:DEFAULT_COMPARISON",
         "bertguide.reference_run:run_to_folder",
         "bertguide.reference_run:probe_settings",
@@ -134,7 +124,7 @@ RUNS: tuple[Run, ...] = (
         "bertguide.sentiment:DEFAULT_CROSS_VALIDATION",
         "bertguide.sentiment:run_to_folder",
         "bertguide.sentiment:probe_settings",
-        tolerances={"results.*.mean": 0.05},
+        tolerances={"results.bert_finetuned.*": 0.1, "results.bert_features_logreg.*": 0.1},
         chapter="finetuning.md",
     ),
     Run(
@@ -156,7 +146,7 @@ RUNS: tuple[Run, ...] = (
             f"bertguide.demo_tasks:DEFAULT_RUNS.{task}",
             "bertguide.demo_tasks:run_to_folder",
             "bertguide.demo_tasks:probe_settings",
-            tolerances={"loss.-1": 0.1},
+            tolerances={"loss.-1": 0.1, "seed_answer.*": 0.1},
             chapter="finetuning.md",
         )
         for task in ("pairs", "ner", "qa")
@@ -179,7 +169,7 @@ RUNS: tuple[Run, ...] = (
         f"{_FAMILY}:DEFAULT_SETTINGS.roberta",
         f"{_FAMILY}:run_to_folder",
         f"{_FAMILY}:probe_settings",
-        tolerances={"*.heldout_accuracy": _ACCURACY},
+        tolerances={"*.heldout_accuracy": _ACCURACY, "*.train_mask_accuracy": 0.05},
         chapter="family.md",
     ),
     Run(
@@ -189,7 +179,12 @@ RUNS: tuple[Run, ...] = (
         f"{_FAMILY}:DEFAULT_SETTINGS.electra",
         f"{_FAMILY}:run_to_folder",
         f"{_FAMILY}:probe_settings",
-        tolerances={"*.probe_accuracy": 0.05},
+        tolerances={
+            "mlm.mlm_accuracy": _ACCURACY,
+            "electra.rtd_accuracy": _ACCURACY,
+            "electra.probe": 0.1,
+            "mlm.probe": 0.1,
+        },
         chapter="family.md",
     ),
     Run(

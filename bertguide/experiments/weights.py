@@ -108,11 +108,11 @@ def decisions(model, pairs: int = 64) -> dict[str, list]:
     """What ``model`` decides on the first ``pairs`` held-out pairs of the restoring run
     (masked once, seeded): the five best token ids at each masked position and the
     IsNext decision (1 = NotNext) of each pair."""
-    from bertguide.restoring import SHORT_SETTINGS, heldout_batches
+    from bertguide.restoring import DEFAULT_SETTINGS, heldout_batches
     from bertguide.tokenizer import WordPieceTokenizer
 
     tokenizer = WordPieceTokenizer.from_pretrained()
-    batches = heldout_batches(tokenizer, SHORT_SETTINGS.replace(eval_pairs=pairs), batch_size=32)
+    batches = heldout_batches(tokenizer, DEFAULT_SETTINGS.replace(eval_pairs=pairs), batch_size=32)
     top5, is_next = [], []
     model.eval()
     with torch.no_grad():

@@ -1,8 +1,9 @@
 """Pictures of the chapter "GPT: the autoregressive branch", and the tiny GPT they show.
 
 The chapter trains nothing itself: a GPT of the guide's own (``GPTConfig.tiny()``: bytes
-as tokens, 2 layers, 64 wide) learns next-byte prediction on the offline corpus here,
-once per machine, with the package's one training loop (``bertguide.training.train``):
+as tokens, 2 layers, 64 wide) learned next-byte prediction on the offline corpus with
+the package's one training loop (``bertguide.training.train``), and its weights and
+report ship with the package (the run ``tiny-gpt`` of ``bertguide.experiments``):
 
     data      the UTF-8 bytes of the training documents of the Wikipedia sample and the
               Lee news corpus (``corpus.sentence_documents``), cut into windows of
@@ -11,9 +12,8 @@ once per machine, with the package's one training loop (``bertguide.training.tra
     measure   the mean next-byte loss on them (nats), its perplexity e^loss, and bits
               per byte; against ln 256 (no knowledge) and a unigram byte model
 
-``tiny_gpt()`` returns the trained model and its report, from the per-user cache of
-``bertguide.cache`` (trained on the first call, about ten seconds on 2 CPU cores; the
-folder name changes when the settings or this code do). The report holds the settings,
+``tiny_gpt()`` returns the trained model and its report (other settings train once per
+machine, about ten seconds on 2 CPU cores, and are cached). The report holds the settings,
 the losses, the wall time, the learning curve and four continuations of one prompt
 (greedy; sampled at temperature 0.8 and 1.2 with top-k 20), shown as they come.
 
@@ -49,9 +49,7 @@ from bertguide.history import GENERATIONS, LANGUAGE_MODELS
 from bertguide.training import TrainingConfig, train
 
 PROMPT = "The history of "
-# The modules the trained weights depend on. The run's cache key hashes their code and
-# that of the functions here that train (``_training_code``) without docstrings and
-# comments, so editing prose, or redrawing a figure, keeps the trained run.
+# The modules the figures drawn from the tiny GPT depend on (the figure cache's key).
 DEPENDS = (
     "bertguide.gpt",
     "bertguide.generation",

@@ -32,7 +32,7 @@ def test_the_code_still_computes_each_shipped_result(name):
 
 @pytest.fixture(scope="module")
 def recorded():
-    return store.shipped_record("restoring-short")["fingerprint"]
+    return store.shipped_record("restored-heads")["fingerprint"]
 
 
 def _schedule_one_step_late(step, warmup_steps, total_steps):
@@ -71,7 +71,7 @@ def _planted(monkeypatch, change: str) -> None:
 )
 def test_a_change_of_behaviour_makes_the_shipped_result_stale(monkeypatch, recorded, change):
     _planted(monkeypatch, change)
-    assert fp.compare(recorded, fp.fingerprint("restoring-short")), f"{change} went unseen"
+    assert fp.compare(recorded, fp.fingerprint("restored-heads")), f"{change} went unseen"
 
 
 def test_a_pure_refactor_keeps_every_result(monkeypatch, recorded, tmp_path):
@@ -84,7 +84,7 @@ def test_a_pure_refactor_keeps_every_result(monkeypatch, recorded, tmp_path):
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     run = dataclasses.replace(
-        get_run("restoring-short"), compute="moved_restoring:compute", probe="moved_restoring:small"
+        get_run("restored-heads"), compute="moved_restoring:compute", probe="moved_restoring:small"
     )
     train = restoring.train
 
@@ -95,7 +95,7 @@ def test_a_pure_refactor_keeps_every_result(monkeypatch, recorded, tmp_path):
             raise ValueError(f"training stopped: {error}") from None
 
     monkeypatch.setattr(restoring, "train", reworded)
-    assert store.identity(run) == store.identity("restoring-short")
+    assert store.identity(run) == store.identity("restored-heads")
     assert fp.compare(recorded, fp.fingerprint(run)) == []
     sys.modules.pop("moved_restoring", None)
 

@@ -14,7 +14,7 @@ NAMES = [run.name for run in RUNS]
 
 
 def test_every_run_is_listed_once_with_what_it_needs_before_it():
-    assert len(NAMES) == len(set(NAMES)) == 15
+    assert len(NAMES) == len(set(NAMES)) == 14
     order = [run.name for run in in_order()]
     for run in RUNS:
         for need in run.needs:
@@ -87,12 +87,11 @@ def test_shipped_reports_are_read_without_training(monkeypatch, tmp_path):
     monkeypatch.setattr(store, "made", refuse)
     from bertguide.family.runs import run_report
     from bertguide.reference_run import comparison_report
-    from bertguide.restoring import SHORT_SETTINGS, compact_report, restoring_report
+    from bertguide.restoring import compact_report, restoring_report
     from bertguide.sentiment import cross_validated
     from bertguide.transfer import transfer_report
 
     assert restoring_report()["steps"] == get_run("restored-heads").default_settings().max_steps
-    assert restoring_report(SHORT_SETTINGS)["steps"] == SHORT_SETTINGS.max_steps
     assert compact_report()["parameters"] > 0
     assert comparison_report()["goal"] == 0.5
     assert list(cross_validated()["results"])[:2] == ["majority", "tfidf_logreg"]
