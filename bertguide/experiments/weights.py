@@ -145,6 +145,7 @@ def pack_restored(model, name: str = "restored-heads") -> dict:
     path = weights_path(name)
     changed = difference(model, embedded_with_fresh_heads())
     save_file(changed, str(path))
+    path.chmod(0o644)  # package data: readable by every user
     expected = decisions(model)
     reloaded = embedded_with_fresh_heads()
     reloaded.load_state_dict({k: v.float() for k, v in changed.items()}, strict=False)
@@ -165,6 +166,7 @@ def pack_whole(folder: Path, name: str) -> dict:
     WEIGHTS.mkdir(parents=True, exist_ok=True)
     path = weights_path(name)
     path.write_bytes((Path(folder) / "model.safetensors").read_bytes())
+    path.chmod(0o644)
     return {
         "file": f"weights/{path.name}",
         "sha256": sha256(path),
