@@ -38,6 +38,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from bertguide.cache import load_average
 from bertguide.restoring import (
     DEFAULT_SETTINGS,
     RestoringSettings,
@@ -160,7 +161,7 @@ def ablation_row(
         run = learning_settings(changes, steps, base)
         _, _, report = restore(run, show_progress=False, evaluate_before=False)
         mlm, nsp, trained = report["mlm_accuracy"], report["nsp_accuracy"], run.max_steps
-    return AblationRow(label, pairs_per_second, trained, mlm, nsp, _load_average())
+    return AblationRow(label, pairs_per_second, trained, mlm, nsp, load_average())
 
 
 def run_ablation(
@@ -193,13 +194,6 @@ def measured_ablation() -> tuple[dict, list[AblationRow]]:
     data = json.loads(MEASURED.read_text(encoding="utf-8"))
     rows = [AblationRow(**row) for row in data.pop("rows")]
     return data, rows
-
-
-def _load_average() -> float:
-    try:
-        return os.getloadavg()[0]
-    except OSError:
-        return math.nan
 
 
 def _cell(value: float | None, spec: str, width: int) -> str:

@@ -55,6 +55,19 @@ def cache_root() -> Path:
     return Path.home() / ".cache" / "bertguide"
 
 
+def load_average() -> float | None:
+    """The machine's 1-minute load average, to two decimals (None where the system has
+    none): how busy it was, recorded beside every measured time.
+
+    >>> load_average() >= 0
+    True
+    """
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
+
+
 def is_complete(directory: Path) -> bool:
     """Whether ``directory`` holds a finished run: weights, config and report."""
     return all((directory / f).is_file() for f in ("config.json", "model.safetensors", REPORT))

@@ -28,13 +28,13 @@ Left out: repeats (one run each), other reference learning rates, and GPUs.
 from __future__ import annotations
 
 import dataclasses
-import os
 import time
 from itertools import pairwise
 from pathlib import Path
 
 import torch
 
+from bertguide.cache import load_average
 from bertguide.masking import PreTrainingCollator
 from bertguide.pretrained import resolve
 from bertguide.restoring import (
@@ -62,10 +62,6 @@ class ComparisonSettings:
     eval_every: int = 40  # bertguide's steps between evaluations
     threads: int = 2  # torch threads for both runs
     restoring: RestoringSettings = DEFAULT_SETTINGS  # the restoring run it is timed against
-
-
-def _load() -> float:
-    return os.getloadavg()[0]
 
 
 def train_reference(
@@ -176,7 +172,7 @@ def compare(settings: ComparisonSettings = ComparisonSettings(), *, log=None):
     threads = torch.get_num_threads()
     torch.set_num_threads(settings.threads)
     try:
-        load_before = _load()
+        load_before = load_average()
         reference, reference_curve = train_reference(settings, log=log)
         ours = settings.restoring.replace(eval_every=settings.eval_every, threads=settings.threads)
         _, history, report = restore(ours, show_progress=False)
@@ -203,7 +199,7 @@ def compare(settings: ComparisonSettings = ComparisonSettings(), *, log=None):
         "goal": GOAL,
         "bertguide": {k: report[k] for k in ("mlm_accuracy", "nsp_accuracy", "train_time_s")},
         "load_before": load_before,
-        "load_after": _load(),
+        "load_after": load_average(),
         "torch": torch.__version__,
     }
 

@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import math
 import statistics
 import sys
 import time
@@ -56,6 +55,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from bertguide.cache import load_average
 from bertguide.corpus import polarity
 from bertguide.finetuning import BertForSequenceClassification, TaskOutput
 from bertguide.model import BertModel
@@ -434,14 +434,6 @@ def summary(results: dict[str, list[float]]) -> str:
     return "\n".join(lines)
 
 
-def load_average() -> float:
-    """The 1-minute load average of the machine (NaN where it cannot be read)."""
-    try:
-        return float(Path("/proc/loadavg").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return math.nan
-
-
 # --- the result: shipped with the package ---------------------------------------------------
 
 
@@ -452,7 +444,7 @@ class CrossValidationRun:
     n_splits: int = 5
     seed: int = 0
     settings: FineTuneSettings = FineTuneSettings()
-    sentences: int | None = None  # only the first this many polarity sentences (None: all 200)
+    sentences: int | None = None  # the first sentences // 2 of each class (None: all 200)
 
 
 DEFAULT_CROSS_VALIDATION = CrossValidationRun()
@@ -510,11 +502,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.fresh:
         start = time.perf_counter()
         print(summary(cross_validate()))
-        print(f"{time.perf_counter() - start:.1f} s, load {load_average():.2f}")
+        print(f"{time.perf_counter() - start:.1f} s, load {load_average()}")
         return 0
     report = cross_validated()
     print(summary(report["results"]))
-    print(f"{report['wall_time_s']:.1f} s, load {report['load_average']:.2f}")
+    print(f"{report['wall_time_s']:.1f} s, load {report['load_average']}")
     return 0
 
 

@@ -23,7 +23,8 @@ from pathlib import Path
 
 import torch
 
-from bertguide.sentiment import FineTuneSettings, cross_validate, load_average
+from bertguide.cache import load_average
+from bertguide.sentiment import FineTuneSettings, cross_validate
 
 # (label, changes to FineTuneSettings): each row changes one thing of the defaults,
 # the last rows go back to earlier recipes.

@@ -75,7 +75,7 @@ def server(site, site_url):
 
 @pytest.fixture(scope="module")
 def restored(site) -> BertForPreTraining:
-    """The restored model from the cache, or a skip: never trains it."""
+    """The restored model that ships with the package (the exported heads' source)."""
     exported = [
         ROOT / "docs" / "figures" / n for n in (ph.HEADS_MODEL_FILE, ph.HEADS_MANIFEST_FILE)
     ]
@@ -84,8 +84,7 @@ def restored(site) -> BertForPreTraining:
     if missing:
         pytest.skip(
             f"{', '.join(sorted(set(missing)))} not in docs/figures or the built site: "
-            "`bertguide figures --out docs/figures` exports the restored heads (and trains "
-            "them, minutes, the first time on a machine)"
+            "`bertguide figures --out docs/figures` exports the restored heads"
         )
     return restoring.restored_model()  # shipped with the package
 

@@ -29,6 +29,10 @@ def test_info_prints_model_hashes_and_versions():
     assert "torch 2." in out
     assert "6 layers, 12 heads, hidden size 384" in out
     assert out.splitlines()[0] == f"bertguide {bertguide.__version__}"
+    from bertguide.experiments import store
+
+    restored = store.shipped_record("restored-heads")["weights"]["sha256"]
+    assert f"{restored} (ok)" in out and "shipped with the package" in out
 
 
 def test_version_names_the_package_version(capsys):

@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 
 import torch
 
+from bertguide.cache import load_average
 from bertguide.experiments import fingerprint as fp
 from bertguide.experiments import store, weights
 from bertguide.experiments.fingerprint import leaves
@@ -74,13 +75,13 @@ def make_fresh(run: Run) -> tuple[dict, dict, float]:
     """Run ``run`` from scratch into its cache folder; return (report, provenance, s)."""
     folder = store.cache_directory(run.name)
     shutil.rmtree(folder, ignore_errors=True)
-    load_before, started = store.load_average(), store.now()
+    load_before, started = load_average(), store.now()
     start = time.perf_counter()
     store.made(run.name)
     seconds = time.perf_counter() - start
     settings = run.default_settings()
     threads = getattr(settings, "threads", torch.get_num_threads())
-    load = (load_before, store.load_average())
+    load = (load_before, load_average())
     report = store.read_report(folder)
     return report, store.provenance(seconds, threads, load, started), seconds
 

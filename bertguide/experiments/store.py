@@ -181,15 +181,6 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def load_average() -> float | None:
-    """The 1-minute load average (None where the system has none): how busy the machine
-    was, beside every measured time."""
-    try:
-        return round(os.getloadavg()[0], 2)
-    except (AttributeError, OSError):
-        return None
-
-
 def versions() -> dict[str, str]:
     """Python's and the libraries' versions that a result depends on."""
     from importlib.metadata import PackageNotFoundError, version

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import time
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from bertguide.cache import load_average
 from bertguide.masking import MaskingVocab, PreTrainingCollator, mask_examples
 from bertguide.pretraining import BertForPreTraining
 from bertguide.tokenizer import WordPieceTokenizer
@@ -136,7 +136,7 @@ def _save(folder: Path, model: nn.Module, settings) -> None:
 def timed(run, settings, folder: Path) -> dict:
     """Run ``run(settings)`` -> (model, report) with ``settings.threads`` threads; save
     the model into ``folder``; add wall time, load averages and versions to the report."""
-    threads, load_before, start = torch.get_num_threads(), os.getloadavg()[0], time.perf_counter()
+    threads, load_before, start = torch.get_num_threads(), load_average(), time.perf_counter()
     cpu_start = time.process_time()
     torch.set_num_threads(settings.threads)
     try:
@@ -148,6 +148,6 @@ def timed(run, settings, folder: Path) -> dict:
         **report, "settings": dataclasses.asdict(settings),
         "wall_time_s": time.perf_counter() - start,
         "cpu_time_s": time.process_time() - cpu_start,  # all threads: ~threads x wall, idle
-        "load_average": [load_before, os.getloadavg()[0]],
+        "load_average": [load_before, load_average()],
         "threads": settings.threads, "torch": torch.__version__,
     }  # fmt: skip
