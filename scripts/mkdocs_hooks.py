@@ -86,7 +86,13 @@ def render_maths(html: str, where: str = "a page") -> str:
 
     def replace(match: re.Match) -> str:
         tag = match["tag"]
-        return f'<{tag} class="arithmatex katex-rendered">{next(rendered)}</{tag}>'
+        # KaTeX writes each formula twice, as MathML (with its TeX source) for screen
+        # readers and as HTML for the eye: the search index keeps only what a reader
+        # sees, so an excerpt reads "step t" and not "step ttt" or "\sqrt{d_k}"
+        shown = next(rendered).replace(
+            '<span class="katex-mathml">', '<span class="katex-mathml" data-search-exclude>'
+        )
+        return f'<{tag} class="arithmatex katex-rendered">{shown}</{tag}>'
 
     return MATHS.sub(replace, html)
 
