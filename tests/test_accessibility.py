@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.browsing import site_pages
+
 ROOT = Path(__file__).resolve().parent.parent
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -35,15 +37,6 @@ RUN = """async tags => {
     nodes: v.nodes.map(n => ({ target: n.target.join(" "), summary: n.failureSummary })),
   }));
 }"""
-
-
-def site_pages(site: Path) -> list[str]:
-    """Every page of the built site, as a path from its root ("/", "/tokenization/", ...)."""
-    return sorted(
-        "/" + p.relative_to(site).parent.as_posix().strip(".").strip("/") + "/"
-        for p in site.rglob("index.html")
-        if "assets" not in p.relative_to(site).parts
-    )
 
 
 def audit(browser, url: str, pages: list[str], scheme: str) -> dict[str, list[dict]]:
