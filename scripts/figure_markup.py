@@ -40,6 +40,9 @@ FIGURE = re.compile(
 )
 
 
+INLINE = re.compile(r'<svg\b[^>]*\bdata-readable-width="(?P<width>\d+)".*?</svg>', re.S)
+
+
 def _scale_of(transform: str) -> float:
     """The vertical scale factor a transform attribute applies (1 when it has none)."""
     factor = 1.0
@@ -106,7 +109,13 @@ def wrap_figures(html: str, figures_dir: Path, where: str = "a page") -> str:
             f'title="Open the figure alone, full size">{match["img"]}</a></div>'
         )
 
-    return FIGURE.sub(wrap, html)
+    html = FIGURE.sub(wrap, html)
+    # a drawing inlined in the page says its readable width itself (its smallest text
+    # over its width: the architecture diagram's 12 px of 780 stay 10 px at 650 px)
+    return INLINE.sub(
+        lambda m: f'<div class="bg-figure" style="--bg-figure-min: {m["width"]}px">{m[0]}</div>',
+        html,
+    )
 
 
 def on_page_content(html, page, config, files):
