@@ -14,6 +14,7 @@ Two let a reader take the guide away:
   link to itself as a notebook and one that opens that notebook in Colab; the
   notebooks are written into the built site's ``notebooks/`` (``scripts/
   chapter_notebooks.py`` makes them; Colab opens the repository's committed copy);
+  the notebook pages (the Quickstart) get the same line, for their own notebook;
 * the footer says which versions of bertguide, torch and transformers the build ran
   every example with (``config.extra.tested_with``, shown by ``overrides/partials/
   copyright.html``).
@@ -219,10 +220,27 @@ def exclude_code_from_search(html: str) -> str:
     )
 
 
+def notebook_take_away(html: str, source: str, config) -> str:
+    """A notebook page's line under its title, as a chapter's: the notebook itself (the
+    copy mkdocs-jupyter publishes beside the page) and the repository's copy in Colab."""
+    name = Path(source).name
+    repository, branch = github_repository(config)
+    docs = Path(config.docs_dir).resolve().relative_to(ROOT).as_posix()
+    colab = f"https://colab.research.google.com/github/{repository}/blob/{branch}/{docs}/{source}"
+    line = (
+        '<p class="bertguide-take-away"><small>'
+        f'<a href="{name}" download>{_icon("material/download")} '
+        "Download this notebook</a> · "
+        f'<a href="{colab}">{_icon("simple/googlecolab")} Open in Colab</a></small></p>'
+    )
+    return re.sub(r"(</h1>)", lambda m: m[1] + line, html, count=1)
+
+
 def on_page_content(html, page, config, files):
     html = render_maths(html, page.file.src_uri)
     if not page.file.src_uri.endswith(".ipynb"):
         return exclude_code_from_search(html)
+    html = notebook_take_away(html, page.file.src_uri, config)
     html, removed = strip_boilerplate(html)
     missing = [name for name, count in removed.items() if count == 0]
     if missing or "jupyter-wrapper{" in html.replace(" ", ""):
