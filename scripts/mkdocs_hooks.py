@@ -236,7 +236,26 @@ def notebook_take_away(html: str, source: str, config) -> str:
     return re.sub(r"(</h1>)", lambda m: m[1] + line, html, count=1)
 
 
+INLINE_TEX = re.compile(r"\\\((?P<tex>.*?)\\\)")
+
+
+def plain_tex(tex: str) -> str:
+    """A heading's inline maths as the table of contents can show it, in plain text:
+    ``\\sqrt{d_k}`` -> ``√d_k`` (the heading itself is rendered by KaTeX)."""
+    tex = re.sub(r"\\sqrt\{([^{}]*)\}", "√\\1", tex)
+    tex = re.sub(r"\\(?:mathrm|text|operatorname)\{([^{}]*)\}", "\\1", tex)
+    return re.sub(r"[{}\\]", "", tex).strip()
+
+
+def plain_toc(items) -> None:
+    """The table of contents' titles without raw TeX (``Why divide by \\(\\sqrt{d_k}\\)?``)."""
+    for item in items:
+        item.title = INLINE_TEX.sub(lambda m: plain_tex(m["tex"]), item.title)
+        plain_toc(item.children)
+
+
 def on_page_content(html, page, config, files):
+    plain_toc(page.toc)
     html = render_maths(html, page.file.src_uri)
     if not page.file.src_uri.endswith(".ipynb"):
         return exclude_code_from_search(html)

@@ -386,3 +386,12 @@ def test_the_glossary_anchors_every_term_and_pages_link_their_first_use(built_si
     assert len(linking) >= 15, sorted(linking)
     assert {"albert", "roberta", "electra"} <= set(linking["family"])
     assert "glossary" not in linking
+
+
+def test_the_table_of_contents_shows_no_raw_tex(built_site: Path):
+    soup = BeautifulSoup(
+        (built_site / "attention" / "index.html").read_text(encoding="utf-8"), "html.parser"
+    )
+    titles = [a.get_text(" ", strip=True) for a in soup.select("nav a.md-nav__link")]
+    assert "Why divide by √d_k?" in titles
+    assert not [t for t in titles if "\\" in t], titles
