@@ -1,6 +1,10 @@
 """Every page of the built site passes axe-core's WCAG 2.1 A and AA rules, in the light
 and the dark scheme: no serious or critical violation.
 
+Two sweeps, as the screenshots look at the site: the light scheme on a 1280 px laptop
+and the dark one on a 390 px phone (where tables, formulas and figures scroll and must
+take the keyboard's focus).
+
 axe-core is the pinned npm dev dependency (package.json; ``npm ci`` puts it in
 node_modules/), injected into each page of the site served from 127.0.0.1 and run on
 the whole document. Minor and moderate findings are printed, not failed: they are
@@ -39,12 +43,13 @@ RUN = """async tags => {
 }"""
 
 
-def audit(browser, url: str, pages: list[str], scheme: str) -> dict[str, list[dict]]:
-    """{page: axe's violations} for ``pages`` of the site at ``url`` in ``scheme``."""
+def audit(browser, url: str, pages: list[str], scheme: str, width: int) -> dict[str, list[dict]]:
+    """{page: axe's violations} for ``pages`` of the site at ``url`` in ``scheme``, in a
+    window ``width`` px wide."""
     if not AXE.is_file():
         pytest.skip(f"no {AXE.relative_to(ROOT)}: run `npm ci` (axe-core is a dev dependency)")
     source = AXE.read_text(encoding="utf-8")
-    context = browser.new_context(color_scheme=scheme, viewport={"width": 1280, "height": 900})
+    context = browser.new_context(color_scheme=scheme, viewport={"width": width, "height": 900})
     page = context.new_page()
     found = {}
     for path in pages:
@@ -72,15 +77,17 @@ def report(found: dict[str, list[dict]], impacts) -> list[str]:
     return lines
 
 
-@pytest.mark.parametrize("scheme", SCHEMES)
-def test_no_page_has_a_serious_or_critical_wcag_violation(built_site, site_url, browser, scheme):
-    found = audit(browser, site_url, site_pages(built_site), scheme)
+@pytest.mark.parametrize(("scheme", "width"), [("light", 1280), ("dark", 390)])
+def test_no_page_has_a_serious_or_critical_wcag_violation(
+    built_site, site_url, browser, scheme, width
+):
+    found = audit(browser, site_url, site_pages(built_site), scheme, width)
     assert len(found) >= 20, sorted(found)
     counts = {
         impact: sum(len(v["nodes"]) for vs in found.values() for v in vs if v["impact"] == impact)
         for impact in ("minor", "moderate", "serious", "critical")
     }
-    print(f"\naxe-core, {scheme} scheme, {len(found)} pages: elements by impact {counts}")
+    print(f"\naxe-core, {scheme}, {width} px, {len(found)} pages: elements by impact {counts}")
     print("\n".join(report(found, ("minor", "moderate"))))
     failing = report(found, FAILING)
     assert not failing, "\n" + "\n".join(failing) + "\n" + json.dumps(counts)

@@ -14,6 +14,7 @@
     [".jupyter-wrapper .jp-OutputArea-output > pre", "Output, scrolls sideways"],
     [".jupyter-wrapper .jp-RenderedHTML", "Output, scrolls sideways"],
     [".jupyter-wrapper .jp-OutputArea", "Output, scrolls sideways"],
+    [".jupyter-wrapper .highlight-ipynb pre", "Code, scrolls sideways"],
   ];
 
   function update(box, label) {
@@ -36,7 +37,8 @@
   var observer = window.ResizeObserver
     ? new ResizeObserver(function (entries) {
         entries.forEach(function (entry) {
-          update(entry.target, entry.target.bgScrollLabel);
+          var box = entry.target.bgScrollBox || entry.target;
+          update(box, box.bgScrollLabel);
         });
       })
     : null;
@@ -50,7 +52,15 @@
         box.addEventListener("scroll", function () {
           update(box, pair[1]);
         }, { passive: true });
-        if (observer) observer.observe(box);
+        if (observer) {
+          // the box's own size, and its content's: a formula grows when KaTeX's
+          // stylesheet arrives, an image when it loads
+          observer.observe(box);
+          Array.from(box.children).forEach(function (child) {
+            child.bgScrollBox = box;
+            observer.observe(child);
+          });
+        }
         // an image that arrives later makes its box wider
         box.querySelectorAll("img").forEach(function (img) {
           if (!img.complete) img.addEventListener("load", function () { update(box, pair[1]); });
@@ -59,9 +69,26 @@
     });
   }
 
+  // boxes a script adds later (the Playground's tables) are watched too
+  var pending = false;
+  var added = new MutationObserver(function () {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(function () {
+      pending = false;
+      mount();
+    });
+  });
+
+  function start() {
+    mount();
+    var content = document.querySelector(".md-content");
+    if (content) added.observe(content, { childList: true, subtree: true });
+  }
+
   if (typeof document$ !== "undefined") {
-    document$.subscribe(mount); // Material's page-change stream
+    document$.subscribe(start); // Material's page-change stream
   } else {
-    document.addEventListener("DOMContentLoaded", mount);
+    document.addEventListener("DOMContentLoaded", start);
   }
 })();
