@@ -149,8 +149,8 @@ export const attentionPanel = {
         .map(({ to, weight }) => `‘${app.last.tokens[to]}’ ${fixed(weight)}`)
         .join(", ");
       link.textContent = found.nouns
-        ? `Layer ${found.layer}, head ${found.head} gives the nouns the most of ‘${word}’’s ` +
-          `attention, ${fixed(found.total)} in all: ${weights}.`
+        ? `Layer ${found.layer}, head ${found.head} gives the nouns the largest share of the ` +
+          `attention of ‘${word}’, ${fixed(found.total)} in all: ${weights}.`
         : `No noun here (a word after the, a, an, this…): layer ${found.layer}, ` +
           `head ${found.head} is where ‘${word}’ looks hardest at another word: ${weights}.`;
       // said for as long as it is what the page shows
