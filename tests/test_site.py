@@ -395,3 +395,20 @@ def test_the_table_of_contents_shows_no_raw_tex(built_site: Path):
     titles = [a.get_text(" ", strip=True) for a in soup.select("nav a.md-nav__link")]
     assert "Why divide by √d_k?" in titles
     assert not [t for t in titles if "\\" in t], titles
+
+
+def test_a_glossary_term_is_linked_once_in_running_text_only():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import glossary_links
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    terms = [("nsp", re.compile(r"(?<![\w-])(?:NSP)(?![\w-])"))]
+    html = (
+        "<h2>NSP</h2><p><code>NSP</code> and <a href='x'>NSP</a>, then NSP, NSP again "
+        "and NSPs</p><li>NSP</li>"
+    )
+    linked = glossary_links.link_terms(html, terms, "../glossary/")
+    assert linked.count('class="bg-term"') == 1
+    assert 'then <a class="bg-term" href="../glossary/#nsp"' in linked
+    assert linked.startswith("<h2>NSP</h2><p><code>NSP</code>")
