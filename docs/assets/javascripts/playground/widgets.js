@@ -335,6 +335,7 @@ class HeadsWidget extends Widget {
             : "Write [MASK] where a word is missing.",
         ),
       );
+      this.drawn(result); // the note is this text's result
       return;
     }
     this.fillOut.replaceChildren(
