@@ -214,7 +214,12 @@ def strip_boilerplate(html: str) -> tuple[str, dict[str, int]]:
 
 def exclude_code_from_search(html: str) -> str:
     """Every highlighted code block marked ``data-search-exclude`` (Material's search
-    skips it, then removes the attribute): prose and inline code stay searchable."""
+    skips it, then removes the attribute): prose and inline code stay searchable. So are
+    the exercises' solutions (``??? success``): a search finds the exercise, and does
+    not show its answer in an excerpt."""
+    html = html.replace(
+        '<details class="success">', '<details class="success" data-search-exclude>'
+    )
     return html.replace(
         '<div class="highlight">', '<div class="highlight" data-search-exclude="code">'
     )
