@@ -440,13 +440,19 @@ class AttentionView:
                 f'<option value="{i}">{html.escape(block["name"])}</option>'
                 for i, block in enumerate(self.data["blocks"])
             )
-            select = f'Attention: <select class="bv-filter">{options}</select>'
-        layer = 'Layer: <select class="bv-layer"></select>' if self.view == "head" else ""
+            select = f'<label>Attention: <select class="bv-filter">{options}</select></label>'
+        layer = (
+            '<label>Layer: <select class="bv-layer"></select></label>'
+            if self.view == "head"
+            else ""
+        )
         data = {**self.data, "params": {**self.data["params"], "root_div_id": root_id}}
         return (
             f'<div id="{root_id}" class="bertguide-attention-view">'
             f'<div style="user-select:none">{layer} {select}</div>'
-            '<div class="bv-scroll"><div class="bv-vis"></div></div>'
+            # focusable, so that a keyboard can scroll it when it is wider than its column
+            '<div class="bv-scroll" tabindex="0" role="region" aria-label="Attention view">'
+            '<div class="bv-vis"></div></div>'
             '<div class="bv-hint" hidden>Scroll sideways to see the whole view.</div>'
             f'<script type="application/json" class="bv-data">{_json_for_script(data)}</script>'
             "</div>"

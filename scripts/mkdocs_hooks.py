@@ -15,7 +15,8 @@ Two let a reader take the guide away:
   notebooks are written into the built site's ``notebooks/`` (``scripts/
   chapter_notebooks.py`` makes them; Colab opens the repository's committed copy at
   the release tag ``v`` + the package's version, so the notebook it opens is this
-  page's and installs the package this site was built from);
+  page's and installs the package this site was built from); the notebook pages (the
+  Quickstart) get the same line, for their own notebook;
 * the footer says which versions of bertguide, torch and transformers the build ran
   every example with (``config.extra.tested_with``, shown by ``overrides/partials/
   copyright.html``); bertguide's is ``bertguide/version.py``'s, and the build stops
@@ -89,7 +90,13 @@ def render_maths(html: str, where: str = "a page") -> str:
 
     def replace(match: re.Match) -> str:
         tag = match["tag"]
-        return f'<{tag} class="arithmatex katex-rendered">{next(rendered)}</{tag}>'
+        # KaTeX writes each formula twice, as MathML (with its TeX source) for screen
+        # readers and as HTML for the eye: the search index keeps only what a reader
+        # sees, so an excerpt reads "step t" and not "step ttt" or "\sqrt{d_k}"
+        shown = next(rendered).replace(
+            '<span class="katex-mathml">', '<span class="katex-mathml" data-search-exclude>'
+        )
+        return f'<{tag} class="arithmatex katex-rendered">{shown}</{tag}>'
 
     return MATHS.sub(replace, html)
 
@@ -221,16 +228,57 @@ def strip_boilerplate(html: str) -> tuple[str, dict[str, int]]:
 
 def exclude_code_from_search(html: str) -> str:
     """Every highlighted code block marked ``data-search-exclude`` (Material's search
-    skips it, then removes the attribute): prose and inline code stay searchable."""
+    skips it, then removes the attribute): prose and inline code stay searchable. So are
+    the exercises' solutions (``??? success``): a search finds the exercise, and does
+    not show its answer in an excerpt."""
+    html = html.replace(
+        '<details class="success">', '<details class="success" data-search-exclude>'
+    )
     return html.replace(
         '<div class="highlight">', '<div class="highlight" data-search-exclude="code">'
     )
 
 
+def notebook_take_away(html: str, source: str, config) -> str:
+    """A notebook page's line under its title, as a chapter's: the notebook itself (the
+    copy mkdocs-jupyter publishes beside the page) and the repository's copy in Colab."""
+    name = Path(source).name
+    repository, tag = github_repository(config), release_tag()
+    docs = Path(config.docs_dir).resolve().relative_to(ROOT).as_posix()
+    colab = f"https://colab.research.google.com/github/{repository}/blob/{tag}/{docs}/{source}"
+    line = (
+        '<p class="bertguide-take-away"><small>'
+        f'<a href="{name}" download>{_icon("material/download")} '
+        "Download this notebook</a> · "
+        f'<a href="{colab}">{_icon("simple/googlecolab")} Open in Colab</a></small></p>'
+    )
+    return re.sub(r"(</h1>)", lambda m: m[1] + line, html, count=1)
+
+
+INLINE_TEX = re.compile(r"\\\((?P<tex>.*?)\\\)")
+
+
+def plain_tex(tex: str) -> str:
+    """A heading's inline maths as the table of contents can show it, in plain text:
+    ``\\sqrt{d_k}`` -> ``√d_k`` (the heading itself is rendered by KaTeX)."""
+    tex = re.sub(r"\\sqrt\{([^{}]*)\}", "√\\1", tex)
+    tex = re.sub(r"\\(?:mathrm|text|operatorname)\{([^{}]*)\}", "\\1", tex)
+    return re.sub(r"[{}\\]", "", tex).strip()
+
+
+def plain_toc(items) -> None:
+    """The table of contents' titles without raw TeX (``Why divide by \\(\\sqrt{d_k}\\)?``)."""
+    for item in items:
+        item.title = INLINE_TEX.sub(lambda m: plain_tex(m["tex"]), item.title)
+        plain_toc(item.children)
+
+
 def on_page_content(html, page, config, files):
+    plain_toc(page.toc)
     html = render_maths(html, page.file.src_uri)
     if not page.file.src_uri.endswith(".ipynb"):
         return exclude_code_from_search(html)
+    html = notebook_take_away(html, page.file.src_uri, config)
     html, removed = strip_boilerplate(html)
     missing = [name for name, count in removed.items() if count == 0]
     if missing or "jupyter-wrapper{" in html.replace(" ", ""):

@@ -21,6 +21,15 @@ CHROMIUM_ARGS = [
 ]
 
 
+def site_pages(site: Path) -> list[str]:
+    """Every page of the built site, as a path from its root ("/", "/tokenization/", ...)."""
+    return sorted(
+        "/" + p.relative_to(site).parent.as_posix().strip(".").strip("/") + "/"
+        for p in site.rglob("index.html")
+        if "assets" not in p.relative_to(site).parts
+    )
+
+
 def sync_playwright_or_skip():
     """playwright's ``sync_playwright``, or a skip that says what is missing."""
     if not CHROMIUM.exists():

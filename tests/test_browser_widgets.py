@@ -132,10 +132,17 @@ class Visit:
             ".disabled",
             arg=kind,
         )
-        button.click()
+        button.focus()
+        self.page.keyboard.press("Enter")  # as a keyboard presses it
         self.page.wait_for_selector(
             f"[data-bertguide-widget='{kind}'][data-state='ready']", timeout=90_000
         )
+        # the button is gone: the focus is on the line that says the model is ready
+        focused = self.page.evaluate(
+            "k => document.activeElement.closest(`[data-bertguide-widget='${k}']`) !== null",
+            arg=kind,
+        )
+        assert focused, self.page.evaluate("() => document.activeElement.outerHTML")
 
     def close(self) -> None:
         assert self.errors == [], self.errors
@@ -369,6 +376,22 @@ def test_the_fill_mask_and_next_sentence_panels_equal_the_restored_model(server,
     page.fill("#bg-w-heads-text", "She [MASK] a letter to her [MASK] yesterday.")
     _wait_runs(page, "heads", runs)
     assert page.locator(".bg-pg-fill-list").count() == 2
+    # [mask] in any case is the reader's [MASK]
+    runs = _runs(page, "heads")
+    page.fill("#bg-w-heads-text", text.replace("[MASK]", "[mask]"))
+    _wait_runs(page, "heads", runs)
+    lower = page.locator(".bg-pg-fill-list li .bg-pg-fill-token").all_inner_texts()
+    assert lower == shown, (lower, shown)
+    # past the 128 tokens the model reads: it says so, and says where the [MASK] went
+    long = "the cat sat on the mat . " * 30  # 7 tokens a time: 210
+    for typed, mask_read in ((long + "[MASK] .", False), ("A [MASK] city. " + long, True)):
+        runs = _runs(page, "heads")
+        page.fill("#bg-w-heads-text", typed)
+        _wait_runs(page, "heads", runs)
+        notes = page.locator("section[data-panel='fill-mask'] .bg-pg-note").all_inner_texts()
+        assert any("reads at most 128 tokens" in n for n in notes), notes
+        assert mask_read == (page.locator(".bg-pg-fill-list").count() == 1), notes
+        assert mask_read != any("past the part the model reads" in n for n in notes), notes
     print(f"\nheads panels: |P(IsNext) - PyTorch| {max(nsp_diffs):.1e}")
     visit.close()
 

@@ -1,69 +1,42 @@
-"""Every site figure is readable in the page: its smallest text is at least 10 px as shown.
+"""Every site figure is readable in the page: its smallest text is at least 10 px as shown,
+on a laptop (1280 px, a 688 px text column) and on a phone (390 px, a 358 px column).
 
-The text column of the site is 688 px wide at a 1280 px window (Material's content
-width); an SVG wider than that is scaled down to fit, and its text with it. The SVGs
-keep their text as glyph outlines, each string a group under ``scale(s -s)`` where
-``s`` is the font size in points divided by 100 (mathtext nests smaller scales for
-sub- and superscripts); SVG points are 4/3 px.
+Two checks. The first reads each rendered SVG and the width the laptop's column gives
+it (an SVG wider than 688 px is scaled down to fit, and its text with it). The second
+opens every page of the built site in headless Chromium at both widths and measures
+each figure where it is shown: on a phone, a figure keeps the width its text needs
+(scripts/figure_markup.py) and its box scrolls sideways. The glyph sizes come from
+the SVG itself (``glyph_sizes``, shared with the build); the hand-drawn architecture
+diagram is measured from its text's computed font size.
 """
 
 from __future__ import annotations
 
-import re
+import sys
 from pathlib import Path
-from xml.etree import ElementTree
+from urllib.parse import urlparse
 
 import pytest
 
 from bertguide import figures
+from tests.browsing import site_pages
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+from figure_markup import SMALLEST_PX, glyph_sizes, readable_width  # noqa: E402 (on the path)
+
+sys.path.remove(str(ROOT / "scripts"))
 
 COLUMN_PX = 688
-SMALLEST_PX = 10.0
-PX_PER_PT = 4 / 3
-_SIZE = re.compile(r'width="(?P<w>[\d.]+)pt" height="(?P<h>[\d.]+)pt"')
-_SCALE = re.compile(r"scale\((?P<x>-?[\d.e-]+)(?:[ ,]+(?P<y>-?[\d.e-]+))?\)")
-_MATRIX = re.compile(r"matrix\(([^)]*)\)")
-XLINK = "{http://www.w3.org/1999/xlink}href"
-
-
-def _scale_of(transform: str) -> float:
-    """The vertical scale factor a transform attribute applies (1 when it has none)."""
-    factor = 1.0
-    for match in _SCALE.finditer(transform):
-        factor *= abs(float(match.group("y") or match.group("x")))
-    for match in _MATRIX.finditer(transform):
-        a, b, c, d = (float(v) for v in re.split(r"[ ,]+", match.group(1).strip())[:4])
-        factor *= abs(a * d - b * c) ** 0.5
-    return factor
+WIDTHS = (1280, 390)  # a laptop and a phone
 
 
 def text_sizes_px(svg: str, column_px: float = COLUMN_PX) -> tuple[float, list[float]]:
-    """(the figure's displayed width in px, every glyph's font size in px as displayed).
-
-    matplotlib draws a string as a group scaled by (font size in pt) / 100 holding one
-    ``<use>`` per glyph; mathtext nests further scales (a subscript is 0.7 of its
-    base). The product of the scales down to each glyph, times 100, is its size in pt.
-    """
-    size = _SIZE.search(svg)
-    assert size, "an SVG without a width in pt"
-    native_px = float(size.group("w")) * PX_PER_PT
-    factor = min(native_px, column_px) / native_px
-    root = ElementTree.fromstring(svg.encode("utf-8"))
-    sizes = []
-
-    def walk(element, scale):
-        scale *= _scale_of(element.get("transform", ""))
-        glyph = element.get(XLINK, "")
-        # STIXSize* glyphs are radical signs and big delimiters, stretched to fit what
-        # they enclose: drawings, not letters to read
-        if element.tag.endswith("}use") and glyph.startswith("#") and "STIXSize" not in glyph:
-            sizes.append(scale * 100 * PX_PER_PT * factor)
-        for child in element:
-            if not child.tag.endswith("}defs"):
-                walk(child, scale)
-
-    walk(root, 1.0)
-    return min(native_px, column_px), sizes
+    """(the figure's displayed width in px, every glyph's font size in px as displayed)
+    when the figure is scaled down to fit ``column_px``."""
+    native, sizes = glyph_sizes(svg)
+    shown = min(native, column_px)
+    return shown, [size * shown / native for size in sizes]
 
 
 def test_text_sizes_are_read_from_the_glyph_scale():
@@ -96,3 +69,56 @@ def test_every_figure_has_readable_text_in_the_column(rendered: Path, name: str)
         f"{name}: smallest text is {min(sizes):.1f} px in a {shown:.0f} px wide figure; "
         f"draw it narrower or with larger text (at least {SMALLEST_PX} px as shown)"
     )
+
+
+# each figure of the page where it is shown: its source and displayed width; and the
+# hand-drawn diagram's text, by its computed size and the diagram's scale
+SHOWN = """() => ({
+  images: Array.from(document.querySelectorAll('.md-content img[src$=".svg"]'), img => ({
+    url: img.currentSrc || img.src, width: img.getBoundingClientRect().width,
+  })),
+  diagrams: Array.from(document.querySelectorAll('.md-content svg.bert-arch'), svg => {
+    const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+    return Math.min(...Array.from(svg.querySelectorAll('text'),
+                                  t => parseFloat(getComputedStyle(t).fontSize) * scale));
+  }),
+})"""
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.allow_hosts(["127.0.0.1"])
+@pytest.mark.parametrize("width", WIDTHS)
+def test_every_figure_on_every_page_shows_its_text_at_10px(built_site, site_url, browser, width):
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    smallest = {}  # (page, figure) -> its smallest text in px, as shown
+    for path in site_pages(built_site):
+        page.goto(f"{site_url}{path}", wait_until="load")
+        shown = page.evaluate(SHOWN)
+        for image in shown["images"]:
+            file = built_site / urlparse(image["url"]).path.lstrip("/")
+            if not file.is_file():  # a missing figure fails the strict build itself
+                continue
+            try:
+                native, sizes = glyph_sizes(file.read_text(encoding="utf-8"))
+            except ValueError:  # not one of matplotlib's SVGs (an icon, a logo)
+                continue
+            smallest[path, file.name] = min(sizes) * image["width"] / native
+        for i, size in enumerate(shown["diagrams"]):
+            smallest[path, f"diagram {i}"] = size
+    context.close()
+    assert len(smallest) >= 20, smallest
+    print(f"\nat {width} px: smallest figure text {min(smallest.values()):.1f} px")
+    small = {f"{p} {name}": round(px, 1) for (p, name), px in smallest.items() if px < 9.95}
+    assert not small, f"figure text under {SMALLEST_PX} px at {width} px: {small}"
+
+
+def test_a_figure_is_kept_as_wide_as_its_smallest_text_needs():
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+        'width="1032pt" height="10pt"><g transform="scale(0.12 -0.12)"><use xlink:href="#a"/>'
+        '<g transform="scale(0.7)"><use xlink:href="#b"/></g></g></svg>'
+    )
+    # the subscript: 0.7 x 12 pt = 11.2 px at the SVG's own 1376 px; 10 px at 1229 px
+    assert readable_width(svg) == 1229

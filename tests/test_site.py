@@ -333,3 +333,82 @@ def test_the_hook_renders_maths_at_build_time_and_fails_on_bad_tex():
     assert 'class="katex-display"' in html and "\\(" not in html and "<math" in html
     with pytest.raises(RuntimeError, match=r"page\.md: KaTeX could not render"):
         hooks.render_maths('<span class="arithmatex">\\(\\frac{1\\)</span>', "page.md")
+
+
+# --- the glossary ------------------------------------------------------------------------
+
+# terms of both halves of the guide that the glossary must define
+GLOSSARY_TERMS = {
+    "wordpiece",
+    "mlm",
+    "nsp",
+    "head",
+    "softmax",
+    "logits",
+    "fine-tuning",
+    "distillation",
+    "albert",
+    "roberta",
+    "electra",
+    "spanbert",
+    "distilbert",
+    "whole-word-masking",
+    "dynamic-masking",
+    "span-masking",
+    "adamw",
+    "warmup",
+    "kl-divergence",
+    "tf-idf",
+    "temperature",
+    "top-k",
+    "perplexity",
+    "zero-shot",
+    "rlhf",
+    "kv-cache",
+}
+
+
+def test_the_glossary_anchors_every_term_and_pages_link_their_first_use(built_site: Path):
+    soup = BeautifulSoup(
+        (built_site / "glossary" / "index.html").read_text(encoding="utf-8"), "html.parser"
+    )
+    ids = [dt.get("id") for dt in soup.select("article dl dt")]
+    assert None not in ids and len(ids) == len(set(ids)), ids
+    assert GLOSSARY_TERMS <= set(ids), GLOSSARY_TERMS - set(ids)
+    linking = {}
+    for page in sorted(built_site.rglob("index.html")):
+        html = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        anchors = [a["href"].split("#", 1)[1] for a in html.select("article a.bg-term")]
+        assert len(anchors) == len(set(anchors)), (page, anchors)  # first use only
+        assert set(anchors) <= set(ids), (page, set(anchors) - set(ids))
+        if anchors:
+            linking[page.parent.name] = anchors
+    assert len(linking) >= 15, sorted(linking)
+    assert {"albert", "roberta", "electra"} <= set(linking["family"])
+    assert "glossary" not in linking
+
+
+def test_the_table_of_contents_shows_no_raw_tex(built_site: Path):
+    soup = BeautifulSoup(
+        (built_site / "attention" / "index.html").read_text(encoding="utf-8"), "html.parser"
+    )
+    titles = [a.get_text(" ", strip=True) for a in soup.select("nav a.md-nav__link")]
+    assert "Why divide by √d_k?" in titles
+    assert not [t for t in titles if "\\" in t], titles
+
+
+def test_a_glossary_term_is_linked_once_in_running_text_only():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import glossary_links
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    terms = [("nsp", re.compile(r"(?<![\w-])(?:NSP)(?![\w-])"))]
+    html = (
+        "<h2>NSP</h2><p><code>NSP</code> and <a href='x'>NSP</a>, then NSP, NSP again "
+        "and NSPs</p><li>NSP</li>"
+    )
+    linked = glossary_links.link_terms(html, terms, "../glossary/")
+    assert linked.count('class="bg-term"') == 1
+    assert 'then <a class="bg-term" href="../glossary/#nsp"' in linked
+    assert linked.startswith("<h2>NSP</h2><p><code>NSP</code>")

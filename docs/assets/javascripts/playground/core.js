@@ -271,14 +271,15 @@ export class Model {
     return this.loadPromise;
   }
 
-  /** Text (and pair) -> encoding cut to the manifest's max_length, with `truncated`. */
+  /** Text (and pair) -> encoding cut to the manifest's max_length, with `truncated`
+   * and `fullLength` (the tokens there would be without the cut). */
   encode(text, pair = null) {
     const tok = this.tokenizer;
     pair = pair && pair.trim() ? pair : null;
     const maxLength = this.manifest.max_length;
     const full = tok.tokenize(text).length + (pair ? tok.tokenize(pair).length + 3 : 2);
     const encoding = tok.encode(text, pair, { truncation: true, maxLength });
-    return { ...encoding, text, pair, truncated: full > maxLength };
+    return { ...encoding, text, pair, truncated: full > maxLength, fullLength: full };
   }
 
   /** One encoding through the session -> { outputs (by name), ms }, one run at a time;
@@ -398,19 +399,48 @@ export function tokenVector(hidden, C, i) {
 const SPECIAL = new Set(["[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]"]);
 export const isWordLike = (token) => !SPECIAL.has(token) && /[\p{L}\p{N}]/u.test(token);
 
-/** Over every layer and head: where token i gives the most weight to another word. */
-export function strongestLink(result, i, layers, heads) {
+// A noun, for the "it" exercise, is a word right after one of these: no tagger runs
+// in the page, and the nouns a pronoun can stand for mostly come with one.
+export const DETERMINERS = new Set(
+  "the a an this that these those his her its their my your our".split(" "),
+);
+
+/** The tokens the "it" exercise takes for nouns: word-like, after a determiner, not i. */
+export function nounsOf(tokens, i) {
+  return tokens
+    .map((token, j) => j)
+    .filter(
+      (j) =>
+        j > 0 && j !== i && isWordLike(tokens[j]) && DETERMINERS.has(tokens[j - 1].toLowerCase()),
+    );
+}
+
+/**
+ * Over every layer and head: the head where token i gives the largest share of its
+ * attention to the sentence's nouns (nounsOf), summed over them. A sentence without
+ * one falls back to every other word (not [CLS], [SEP] or punctuation). Returns
+ * { layer, head, total, nouns: bool, links: [{ to, weight }] largest first } or null.
+ */
+export function strongestNounLink(result, i, layers, heads) {
+  let targets = nounsOf(result.tokens, i);
+  const nouns = targets.length > 0;
+  if (!nouns) targets = result.tokens.map((t, j) => j).filter((j) => j !== i && isWordLike(result.tokens[j]));
+  if (!targets.length) return null;
   let best = null;
   for (let l = 0; l < layers; l++) {
     for (let h = 0; h < heads; h++) {
       const row = attentionRow(result.attentions[l], result.T, h, i);
-      for (let j = 0; j < result.T; j++) {
-        if (j === i || !isWordLike(result.tokens[j])) continue;
-        if (!best || row[j] > best.weight) best = { layer: l, head: h, to: j, weight: row[j] };
-      }
+      // without nouns, the one word it looks at most; with them, their sum
+      const total = nouns
+        ? targets.reduce((sum, j) => sum + row[j], 0)
+        : Math.max(...targets.map((j) => row[j]));
+      if (!best || total > best.total) best = { layer: l, head: h, total, row };
     }
   }
-  return best;
+  const links = targets
+    .map((to) => ({ to, weight: best.row[to] }))
+    .sort((a, b) => b.weight - a.weight);
+  return { layer: best.layer, head: best.head, total: best.total, nouns, links };
 }
 
 // ---------------------------------------------------------------------------
@@ -435,7 +465,7 @@ export class Loader {
     });
     this.button.textContent = `Load ${what}`;
     this.progress = el("progress", { value: 0, max: 1, hidden: true, "aria-label": "download" });
-    this.status = el("p", { class: "bg-pg-status", role: "status" });
+    this.status = el("p", { class: "bg-pg-status", role: "status", tabindex: "-1" });
     this.element = el(
       "div",
       {},

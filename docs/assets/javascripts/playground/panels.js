@@ -20,7 +20,7 @@ import {
   el,
   fixed,
   isWordLike,
-  strongestLink,
+  strongestNounLink,
   svg,
 } from "./core.js";
 
@@ -90,6 +90,8 @@ export const attentionPanel = {
     const view = el("div", { class: "bg-pg-headview" });
     const focus = el("p", { class: "bg-pg-readout bg-pg-focus", "aria-live": "polite" });
     const jump = el("button", { type: "button", class: "md-button bg-pg-jump", hidden: true });
+    // what the jump found: the head, and its weight on each noun
+    const link = el("p", { class: "bg-pg-readout bg-pg-link", "aria-live": "polite" });
     const heatmap = panel.options?.heatmap !== false;
     const headViewNote = el(
       "p",
@@ -105,9 +107,9 @@ export const attentionPanel = {
         el(
           "p",
           { class: "bg-pg-note" },
-          "Row: the token that looks; column: the token it looks at; the darker, the " +
-            "larger its share of the row (each row sums to 1). Point at a cell, or tap " +
-            "it, to read it.",
+          "Row: the token that looks; column: the token it looks at; the stronger the " +
+            "colour, the larger its share of the row (each row sums to 1). Point at a cell, or " +
+            "tap it, to read it.",
         ),
         canvas,
         hover,
@@ -117,9 +119,9 @@ export const attentionPanel = {
     } else {
       panel.body.append(controls, headViewNote);
     }
-    panel.body.append(view, focus, jump);
+    panel.body.append(view, focus, jump, link);
     // selected: the token clicked or focused (it stays); hovered: under the mouse (for now)
-    Object.assign(panel, { canvas, hover, view, focus, jump, selected: null, hovered: null });
+    Object.assign(panel, { canvas, hover, view, focus, jump, link, selected: null, hovered: null });
     for (const [id, key] of [
       ["bg-pg-layer", "layer"],
       ["bg-pg-head", "head"],
@@ -134,13 +136,25 @@ export const attentionPanel = {
     canvas.addEventListener("click", (event) => this.hoverCell(panel, app, event));
     canvas.addEventListener("mouseleave", () => (hover.textContent = "\u00a0"));
     jump.addEventListener("click", () => {
-      const link = strongestLink(app.last, panel.selected, layers, heads);
-      if (!link) return;
-      app.selection.layer = link.layer;
-      app.selection.head = link.head;
-      panel.body.querySelector("#bg-pg-layer").value = link.layer;
-      panel.body.querySelector("#bg-pg-head").value = link.head;
+      const found = strongestNounLink(app.last, panel.selected, layers, heads);
+      if (!found) return;
+      app.selection.layer = found.layer;
+      app.selection.head = found.head;
+      panel.body.querySelector("#bg-pg-layer").value = found.layer;
+      panel.body.querySelector("#bg-pg-head").value = found.head;
       this.show(panel, app.last, app);
+      const word = app.last.tokens[panel.selected];
+      const weights = found.links
+        .slice(0, 4)
+        .map(({ to, weight }) => `‘${app.last.tokens[to]}’ ${fixed(weight)}`)
+        .join(", ");
+      link.textContent = found.nouns
+        ? `Layer ${found.layer}, head ${found.head} gives the nouns the largest share of the ` +
+          `attention of ‘${word}’, ${fixed(found.total)} in all: ${weights}.`
+        : `No noun here (a word after the, a, an, this…): layer ${found.layer}, ` +
+          `head ${found.head} is where ‘${word}’ looks hardest at another word: ${weights}.`;
+      // said for as long as it is what the page shows
+      panel.linked = { result: app.last, selected: panel.selected, ...app.selection };
     });
   },
 
@@ -324,6 +338,17 @@ export const attentionPanel = {
   /** Keep only the hovered or selected token's lines (neither: all), say where it looks. */
   display(panel, result, app) {
     const i = panel.hovered ?? panel.selected;
+    const linked = panel.linked;
+    if (
+      linked &&
+      (linked.result !== result ||
+        linked.selected !== panel.selected ||
+        linked.layer !== app.selection.layer ||
+        linked.head !== app.selection.head)
+    ) {
+      panel.link.textContent = "";
+      panel.linked = null;
+    }
     const buttons = panel.view.querySelectorAll("button[data-index]");
     buttons.forEach((b, k) => {
       b.setAttribute("aria-selected", String(k === panel.selected));
@@ -346,7 +371,7 @@ export const attentionPanel = {
     // the jump button acts on the selected token, which stays when the mouse moves to it
     const selected = panel.selected === null ? null : result.tokens[panel.selected];
     panel.jump.hidden = selected === null || !isWordLike(selected);
-    panel.jump.textContent = `Find the head where ‘${selected}’ looks hardest at another word`;
+    panel.jump.textContent = `Find the head that links ‘${selected}’ most to the nouns`;
     if (i === null) {
       panel.focus.textContent = "";
       return;

@@ -48,7 +48,7 @@
 import { Model, el, megabytes, debounce, schemeColors } from "./core.js";
 import { attentionPanel, similarityPanel, tokensPanel } from "./panels.js";
 
-export { cosine, findPieces, strongestLink } from "./core.js";
+export { cosine, findPieces, nounsOf, strongestNounLink } from "./core.js";
 
 // ---------------------------------------------------------------------------
 // the manifest's measurements
@@ -175,7 +175,7 @@ class Playground {
       const section = el(
         "section",
         { class: "bg-pg-panel", "data-panel": spec.name, hidden: Boolean(spec.needsModel) },
-        el("h2", {}, spec.title),
+        el("h2", { tabindex: "-1" }, spec.title), // takes the focus once loaded
         body,
       );
       this.root.append(section);
@@ -243,10 +243,15 @@ class Playground {
       throw error;
     }
     this.progress.hidden = true;
+    // where the reader pressed it (a disabled button may already have lost the focus)
+    const focused = [this.button, document.body, null].includes(document.activeElement);
     this.button.hidden = true;
     this.status.classList.remove("bg-pg-error");
     for (const panel of this.panels) panel.section.hidden = false;
     await this.update();
+    // the button is gone: the keyboard's focus goes to the first results it brought
+    const first = this.panels.find((p) => p.spec.needsModel) ?? this.panels[0];
+    if (focused && first) first.section.querySelector("h2").focus();
     this.timings.firstResultMs = performance.now() - this.timings.clickedAt;
     this.setState("ready");
     this.status.textContent =

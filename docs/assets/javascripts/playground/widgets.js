@@ -29,6 +29,24 @@ import { debounce, el, fixed, Loader, Model, schemeColors } from "./core.js";
 import { attentionPanel, similarityPanel, tokensPanel } from "./panels.js";
 
 const MAX_LENGTH = 128; // the tokenizer widget cuts as the model's files do
+const MASK_ANY_CASE = /\[mask\]/gi;
+
+/** A note, when the model read only the first part of the text: [] when it read all. */
+function cutNote(encoding) {
+  if (!encoding.truncated) return [];
+  const left = encoding.fullLength - encoding.tokens.length;
+  return [
+    el(
+      "p",
+      { class: "bg-pg-note bg-pg-cut", role: "status" },
+      `The model reads at most ${encoding.tokens.length} tokens and this input makes ` +
+        `${encoding.fullLength}: ` +
+        (encoding.pair
+          ? `${left} were cut from the ends of the sentences, the longer one first.`
+          : `it read the first ${encoding.tokens.length} and left out the last ${left}.`),
+    ),
+  ];
+}
 
 class Widget {
   constructor(root) {
@@ -109,6 +127,12 @@ class Widget {
       }
       await this.after();
       this.setState("ready");
+      // the button is gone: the keyboard's focus goes to the line that says it is ready,
+      // right above the results
+      const active = document.activeElement;
+      if (!active || active === document.body || active === this.loader.button) {
+        this.loader.status.focus();
+      }
       return this;
     })();
     return this.loading;
@@ -288,21 +312,34 @@ class HeadsWidget extends Widget {
   async updateFill() {
     if (!this.model.session) return;
     const id = ++this.updates;
+    // [mask], [Mask]: the reader means [MASK], the one spelling the tokenizer keeps whole
+    const text = this.text.value.replace(MASK_ANY_CASE, "[MASK]");
     let result;
     try {
-      result = await this.model.fillMask(this.text.value);
+      result = await this.model.fillMask(text);
     } catch (error) {
       this.fillOut.replaceChildren(el("p", { class: "bg-pg-error" }, error.message));
       return;
     }
     if (id !== this.updates) return;
+    const cut = cutNote(result);
     if (!result.masks.length) {
+      const past = result.truncated && text.includes("[MASK]");
       this.fillOut.replaceChildren(
-        el("p", { class: "bg-pg-note" }, "Write [MASK] where a word is missing."),
+        ...cut,
+        el(
+          "p",
+          { class: "bg-pg-note" },
+          past
+            ? "Every [MASK] of your text is past the part the model reads: move one earlier."
+            : "Write [MASK] where a word is missing.",
+        ),
       );
+      this.drawn(result); // the note is this text's result
       return;
     }
     this.fillOut.replaceChildren(
+      ...cut,
       ...result.masks.flatMap((mask, m) => [
         el(
           "p",
@@ -332,9 +369,10 @@ class HeadsWidget extends Widget {
 
   async updateNext() {
     if (!this.model.session) return;
-    let p;
+    let p, cut;
     try {
       p = await this.model.nextSentence(this.a.value, this.b.value);
+      cut = cutNote(this.model.encode(this.a.value, this.b.value));
     } catch (error) {
       this.nspOut.replaceChildren(el("p", { class: "bg-pg-error" }, error.message));
       return;
@@ -354,6 +392,7 @@ class HeadsWidget extends Widget {
         ),
       ),
       el("p", { class: "bg-pg-note" }, `${verdict} (the head's answer, not a fact).`),
+      ...cut,
     );
   }
 }
