@@ -195,7 +195,8 @@ def compare(settings: ComparisonSettings = ComparisonSettings(), *, log=None):
         "target": target,
         "reference_s": reference_s,
         "reached_s": reached,
-        "ratio": None if reached is None else reached / reference_s,
+        # None when never reached (or when a fingerprint probe stopped the reference early)
+        "ratio": None if reached is None or reference_s <= 0 else reached / reference_s,
         "goal": GOAL,
         "bertguide": {k: report[k] for k in ("mlm_accuracy", "nsp_accuracy", "train_time_s")},
         "load_before": load_before,

@@ -56,12 +56,12 @@ def _planted(monkeypatch, change: str) -> None:
         loss = restoring.pretraining_loss
         monkeypatch.setattr(restoring, "pretraining_loss", lambda *a, **k: 1.01 * loss(*a, **k))
     elif change == "tokenizer rule":
-        split = basic_tokenizer.BasicTokenizer.tokenize
+        clean = basic_tokenizer.BasicTokenizer.clean
 
-        def commas_dropped(self, text):
-            return split(self, text.replace(",", " "))
+        def commas_dropped(self, text):  # every text is cleaned: words are cached after
+            return clean(self, text).replace(",", " ")
 
-        monkeypatch.setattr(basic_tokenizer.BasicTokenizer, "tokenize", commas_dropped)
+        monkeypatch.setattr(basic_tokenizer.BasicTokenizer, "clean", commas_dropped)
     elif change == "torch release":
         monkeypatch.setattr(fp, "torch_release", lambda: "9.9")
 
