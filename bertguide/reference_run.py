@@ -248,7 +248,9 @@ def comparison_report(settings: ComparisonSettings | None = None) -> dict:
     """The comparison's report (see ``compare``): the shipped one for the default
     settings, else run once on this machine and cached.
 
-    >>> print(format_comparison(comparison_report()))
+    >>> report = comparison_report()
+    >>> report["ratio"] <= report["goal"]  # the restoring run is the faster
+    True
     """
     from bertguide.experiments import store
 

@@ -137,8 +137,9 @@ def report(name: str, settings: Any = None) -> dict:
 def made_where(name: str) -> str:
     """One line: where, when and how long the shipped result of run ``name`` was made.
 
-    >>> print(made_where("tiny-gpt"))                                  # doctest: +SKIP
-    tiny-gpt: 2026-12-07, commit 1a2b3c4, AMD EPYC (2 cores, 2 threads), torch 2.13.0, 0.2 min
+    >>> made_where("tiny-gpt").startswith("tiny-gpt: 20")  # e.g. "tiny-gpt: 2026-12-07,
+    True
+    >>> # commit 1a2b3c4, AMD EPYC (2 cores, 2 threads), torch 2.13.0+cpu, 0.2 min"
     """
     record = shipped_record(name)
     if record is None:
