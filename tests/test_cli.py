@@ -220,6 +220,7 @@ def test_every_subcommand_has_help():
         "next-sentence",
         "embed",
         "figures",
+        "experiments",
         "info",
     }
     for name, sub in commands.items():
