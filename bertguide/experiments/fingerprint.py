@@ -41,16 +41,17 @@ def torch_release() -> str:
     return ".".join(torch.__version__.split("+")[0].split(".")[:2])
 
 
-def leaves(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
+def leaves(value: Any, path: str = "", timings: bool = False) -> Iterator[tuple[str, Any]]:
     """(path, value) for every number, text and None in a nested report, timings left
-    out. Paths join keys and list indices with dots: ``"history.loss.3"``."""
+    out (unless ``timings``). Paths join keys and list indices with dots:
+    ``"history.loss.3"``."""
     if isinstance(value, dict):
         for key in sorted(value, key=str):
-            if not TIMING.search(str(key)):
-                yield from leaves(value[key], f"{path}.{key}" if path else str(key))
+            if timings or not TIMING.search(str(key)):
+                yield from leaves(value[key], f"{path}.{key}" if path else str(key), timings)
     elif isinstance(value, (list, tuple)):
         for i, item in enumerate(value):
-            yield from leaves(item, f"{path}.{i}" if path else str(i))
+            yield from leaves(item, f"{path}.{i}" if path else str(i), timings)
     elif value is None or isinstance(value, (bool, int, float, str)):
         yield path, value
 

@@ -21,8 +21,6 @@ import shutil
 import time
 from collections.abc import Callable, Sequence
 
-import torch
-
 from bertguide.cache import load_average
 from bertguide.experiments import fingerprint as fp
 from bertguide.experiments import store, weights
@@ -47,9 +45,10 @@ def status(run: Run) -> tuple[str, list[str]]:
 
 def judged(run: Run, shipped: dict, fresh: dict) -> list[tuple[str, float, float, float]]:
     """(path, shipped value, fresh value, tolerance) for each number ``run.tolerances``
-    names (``*`` matches one key or index; a negative index counts from the end)."""
-    old = dict(leaves(shipped))
-    new = dict(leaves(fresh))
+    names (``*`` matches any part of a path; ``-1`` the last item of a list). Timings
+    count here: a tolerance on one says how far a new measurement may land."""
+    old = dict(leaves(shipped, timings=True))
+    new = dict(leaves(fresh, timings=True))
     rows = []
     for pattern, tolerance in run.tolerances.items():
         for path in sorted(set(old) & set(new)):
@@ -79,8 +78,7 @@ def make_fresh(run: Run) -> tuple[dict, dict, float]:
     start = time.perf_counter()
     store.made(run.name)
     seconds = time.perf_counter() - start
-    settings = run.default_settings()
-    threads = getattr(settings, "threads", torch.get_num_threads())
+    threads = store.threads_of(run.default_settings())
     load = (load_before, load_average())
     report = store.read_report(folder)
     return report, store.provenance(seconds, threads, load, started), seconds

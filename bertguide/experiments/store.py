@@ -112,14 +112,22 @@ def made(name: str, settings: Any = None) -> Path:
             f"a fingerprint probe reached run {name!r}, which is neither shipped nor cached: "
             f"a probe must not train what it needs; make it first (bertguide experiments)"
         )
-    threads = getattr(settings, "threads", 2)
     return cached_run(
         cache_directory(name, settings),
         partial(run.compute_function(), settings),
         run.what,
-        threads=threads if isinstance(threads, int) else 2,
+        threads=threads_of(settings),
         minutes=shipped_minutes(name),
     )
+
+
+def threads_of(settings: Any) -> int:
+    """The torch threads a run's settings ask for (theirs, or their inner settings')."""
+    for candidate in (settings, getattr(settings, "settings", None)):
+        threads = getattr(candidate, "threads", None)
+        if isinstance(threads, int) and not isinstance(threads, bool):
+            return threads
+    return 2
 
 
 def report(name: str, settings: Any = None) -> dict:
