@@ -46,6 +46,13 @@ The BERT family                          ``family.albert``, ``family.roberta``,
                                          ``family.run_helpers``; ``figures.family``
 GPT: the autoregressive branch           ``gpt``, ``generation``, ``history``,
                                          ``figures.gpt``
+trained results, shipped and checked     ``experiments``, ``experiments.registry``,
+                                         ``experiments.store``,
+                                         ``experiments.weights``,
+                                         ``experiments.fingerprint``,
+                                         ``experiments.refresh``,
+                                         ``experiments.cloze``,
+                                         ``experiments.__main__``, ``probing``
 the ``bertguide`` command                ``cli``
 the package's version (one place)        ``version``
 =======================================  ===========================================

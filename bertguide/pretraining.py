@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import json
 import logging
 import os
@@ -433,17 +434,58 @@ def convert_hf_heads(
 # --- reader calls ----------------------------------------------------------------
 
 
+SHIPPED = Path(__file__).resolve().parent / "data"  # runs/NAME.json, weights/NAME.safetensors
+
+
+def read_shipped_weights(name: str) -> dict[str, torch.Tensor]:
+    """The tensors of run ``name``'s weights that ship with the package, after checking
+    the file's SHA-256 against the run's record (a mismatch names the file and both)."""
+    from safetensors.torch import load_file
+
+    path, record = SHIPPED / "weights" / f"{name}.safetensors", SHIPPED / "runs" / f"{name}.json"
+    if not path.is_file() or not record.is_file():
+        raise FileNotFoundError(f"run {name!r} ships no weights ({path}): reinstall bertguide")
+    expected = json.loads(record.read_text(encoding="utf-8"))["weights"]["sha256"]
+    found = hashlib.sha256(path.read_bytes()).hexdigest()
+    if found != expected:
+        raise ValueError(
+            f"{path} has SHA-256 {found}, but the shipped record says {expected}: "
+            f"the file is damaged or was replaced; reinstall bertguide"
+        )
+    return load_file(str(path))
+
+
+def embedded_with_fresh_heads() -> BertForPreTraining:
+    """The embedded model as ``BertForPreTraining`` with seeded fresh heads (quietly)."""
+    logger = logging.getLogger(__name__)
+    level = logger.level
+    logger.setLevel(logging.ERROR)  # "has no heads: initialised" is expected here
+    try:
+        return BertForPreTraining.from_pretrained(None, seed=0)
+    finally:
+        logger.setLevel(level)
+
+
+@functools.lru_cache(maxsize=1)
+def shipped_restored_model() -> BertForPreTraining:
+    """The restored MLM/NSP model that ships with the package (the run "restored-heads"
+    of ``bertguide.experiments``): the embedded model plus the shipped difference,
+    float32, eval mode. Read once per process and shared."""
+    model = embedded_with_fresh_heads()
+    changed = {k: v.float() for k, v in read_shipped_weights("restored-heads").items()}
+    missing = set(changed) - set(model.state_dict())
+    if missing:
+        raise ValueError(f"the shipped weights hold tensors the model lacks: {sorted(missing)}")
+    model.load_state_dict(changed, strict=False)
+    model.tie_weights()
+    model.heads_loaded, model.fresh_heads = True, []
+    return model.eval()
+
+
 def default_pretraining_model() -> BertForPreTraining:
-    """The model ``fill_mask`` and ``next_sentence`` use when given none.
-
-    The embedded checkpoint has no trained MLM or NSP head, so the default is the
-    embedded encoder with both heads restored by continued pre-training
-    (``bertguide.restoring.restored_model``): it ships with the package, so the first
-    call reads it in about a second.
-    """
-    from bertguide.restoring import restored_model  # the run that trained it, found on use
-
-    return restored_model()
+    """The model ``fill_mask`` and ``next_sentence`` use when given none: the restored
+    model that ships with the package (``shipped_restored_model``), read in a second."""
+    return shipped_restored_model()
 
 
 @functools.lru_cache(maxsize=1)

@@ -37,6 +37,7 @@ import torch
 from bertguide.cache import load_average
 from bertguide.masking import PreTrainingCollator
 from bertguide.pretrained import resolve
+from bertguide.probing import active_probe
 from bertguide.restoring import (
     DEFAULT_SETTINGS,
     BatchCollator,
@@ -48,7 +49,6 @@ from bertguide.restoring import (
     training_pairs,
 )
 from bertguide.tokenizer import WordPieceTokenizer
-from bertguide.training import active_probe
 
 GOAL = 0.5  # bertguide's time to the reference's accuracy / the reference's time
 

@@ -60,7 +60,7 @@ from torch import nn
 from bertguide.config import BertConfig
 from bertguide.corpus import CORPORA, sentence_documents
 from bertguide.masking import IGNORE_INDEX, PreTrainingCollator, make_nsp_pairs, mask_examples
-from bertguide.pretraining import BertForPreTraining
+from bertguide.pretraining import BertForPreTraining, shipped_restored_model
 from bertguide.tokenizer import WordPieceTokenizer
 from bertguide.training import TrainingConfig, TrainingHistory, train
 
@@ -195,6 +195,13 @@ def heldout_batches(
     masked.sort(key=lambda pair: len(pair["input_ids"]))
     collate = PreTrainingCollator(tokenizer)
     return [collate(masked[i : i + batch_size]) for i in range(0, len(masked), batch_size)]
+
+
+def decision_batches(pairs: int = 64) -> list[dict[str, torch.Tensor]]:
+    """The first ``pairs`` held-out pairs in batches of 32, masked once (seeded): where
+    the shipped weights are checked to decide as the trained float32 model did."""
+    settings = DEFAULT_SETTINGS.replace(eval_pairs=pairs)
+    return heldout_batches(WordPieceTokenizer.from_pretrained(), settings, batch_size=32)
 
 
 def length_batches(
@@ -460,6 +467,7 @@ _LOADED: dict[str, BertForPreTraining] = {}
 def forget_loaded() -> None:
     """Forget the models ``restored_model`` has read (after new weights were shipped)."""
     _LOADED.clear()
+    shipped_restored_model.cache_clear()
 
 
 def run_to_folder(settings: RestoringSettings, folder: Path) -> dict:
@@ -517,7 +525,7 @@ def restored_model(settings: RestoringSettings | None = None) -> BertForPreTrain
     if key not in _LOADED:
         shipped = settings in (None, DEFAULT_SETTINGS) and weights.has_shipped(name)
         if shipped:
-            _LOADED[key] = weights.load_restored(name)
+            _LOADED[key] = shipped_restored_model()
         else:
             _LOADED[key] = BertForPreTraining.from_pretrained(restored_directory(settings))
     return _LOADED[key]

@@ -68,17 +68,8 @@ left open for a second ``train`` call; the script may end with
 
 Probing a run
 -------------
-``probing(steps)`` is a cheap, exact look at what a training script computes, without
-its cost: inside it, every ``train`` call stops after ``steps`` steps (the learning-rate
-schedule still spans the whole run) and calls ``eval_fn`` then; the ``Probe`` it
-yields records, for each call, the losses, gradient norms, learning rates and a
-checksum of each batch, samples of the schedule, the evaluations and a checksum of the
-parameters after the last step. ``bertguide.experiments`` fingerprints every run the
-guide ships this way::
-
-    with probing(steps=2) as probe:
-        history = train(model, examples, config, loss_fn=mse)
-    probe.calls[0]["loss"]          # the first two losses of the run, as it computes them
+Inside ``bertguide.probing.probing(steps)`` every ``train`` call stops after ``steps``
+steps and records them (the fingerprints of ``bertguide.experiments``).
 
 Left out: GPUs under torchrun (NCCL) and moving batches to a device (``collate_fn`` or
 ``loss_fn`` can do it), mixed precision, checkpoints and resuming, iterable datasets,
@@ -88,7 +79,6 @@ schedules other than BERT's, and early stopping.
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import dataclasses
 import math
 import os
@@ -106,6 +96,8 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.optim.lr_scheduler import LambdaLR
 from torch.utils.data import default_collate
 from tqdm import tqdm
+
+from bertguide.probing import active_probe
 
 # Keys of an evaluation record that train() writes itself; eval_fn's metrics may not use them.
 RESERVED_EVAL_KEYS = ("step", "elapsed_s")
@@ -343,80 +335,6 @@ class TrainingHistory:
         return "\n".join(
             "  ".join(c.rjust(w) for c, w in zip(line, widths, strict=True)) for line in lines
         )
-
-
-# --- probing: a few exact steps of a run ------------------------------------------------
-
-
-def checksum(value: Any) -> float:
-    """One number that changes when any tensor in ``value`` (a tensor, or a mapping,
-    list or tuple of them, nested) changes: the sum of each tensor's elements weighted
-    by their position (1, 2, ..., 7, 1, ...), so a reordering shows too. Other values
-    count as 0.
-
-    >>> checksum({"ids": torch.tensor([1, 2]), "mask": torch.tensor([1, 1])})
-    8.0
-    """
-    if isinstance(value, torch.Tensor):
-        flat = value.detach().flatten().double()
-        return float((flat * (torch.arange(flat.numel()) % 7 + 1)).sum())
-    if isinstance(value, Mapping):
-        return sum(checksum(value[k]) for k in sorted(value, key=str))
-    if isinstance(value, (list, tuple)):
-        return sum(checksum(v) for v in value)
-    return 0.0
-
-
-@dataclass
-class Probe:
-    """What ``train`` recorded inside ``probing``: one dict per call, in call order."""
-
-    steps: int  # steps each train() call takes at most
-    calls: list[dict[str, Any]] = field(default_factory=list)
-
-    def start(self, total_steps: int, schedule: Callable[[int], float], **facts: Any) -> dict:
-        """Open the record of a loop that would take ``total_steps`` steps; return it.
-        Loops other than ``train`` (the tiny GPT's) call this and ``step``."""
-        marks = sorted({0, 1, total_steps // 2, max(total_steps - 1, 0), total_steps})
-        record = {
-            "total_steps": total_steps,
-            "schedule": [[s, schedule(s)] for s in marks],
-            **facts,
-            "loss": [],
-            "grad_norm": [],
-            "learning_rate": [],
-            "batch": [],
-        }
-        self.calls.append(record)
-        return record
-
-    def step(self, record: dict, loss: float, grad_norm: float, lr: float, batch: Any) -> None:
-        """Add one step to ``record`` (see ``start``)."""
-        record["loss"].append(float(loss))
-        record["grad_norm"].append(float(grad_norm))
-        record["learning_rate"].append(float(lr))
-        record["batch"].append(checksum(batch))
-
-
-_PROBE: contextvars.ContextVar[Probe | None] = contextvars.ContextVar("probe", default=None)
-
-
-def active_probe() -> Probe | None:
-    """The ``Probe`` of the innermost ``probing`` block, or None outside one."""
-    return _PROBE.get()
-
-
-@contextlib.contextmanager
-def probing(steps: int = 2) -> Iterator[Probe]:
-    """Inside this block every ``train`` call takes at most ``steps`` steps and records
-    them in the yielded ``Probe`` (see the module docstring)."""
-    _check_int("steps", steps, minimum=1)
-    probe = Probe(steps)
-    token = _PROBE.set(probe)
-    try:
-        yield probe
-    finally:
-        _PROBE.reset(token)
 
 
 # --- the loop --------------------------------------------------------------------------
@@ -672,10 +590,7 @@ def train(
                 elapsed = time.perf_counter() - start
                 history.evals.append(_evaluate(model, eval_fn, step, elapsed, rank, world_size))
         if record is not None:
-            record["evals"] = [
-                {k: v for k, v in e.items() if k != "elapsed_s"} for e in history.evals
-            ]
-            record["parameters"] = checksum(list(model.parameters()))
+            probe.finish(record, history.evals, model)
     finally:
         bar.close()
         for parameter in frozen:

@@ -1,4 +1,5 @@
-"""``python -m bertguide.experiments``: the same as ``bertguide experiments``."""
+"""``python -m bertguide.experiments``: the same as ``bertguide experiments``, which
+reruns the guide's trained runs and compares them with the results that ship."""
 
 import sys
 

@@ -3,7 +3,7 @@
 A shipped result stays valid while the code still computes what made it. To check
 that without retraining, ``fingerprint(run)`` runs the run's own ``compute`` on its
 ``probe`` settings (the same code path on a slice of the data, one thread, float32)
-inside ``bertguide.training.probing``: every training loop stops after two steps and
+inside ``bertguide.probing.probing``: every training loop stops after two steps and
 records its losses, gradient norms, learning rates (and samples of the whole
 schedule), a checksum of each batch and of the parameters after the last step, and
 its evaluations. The fingerprint is that record, the numbers of the report the probe
@@ -28,7 +28,7 @@ from typing import Any
 import torch
 
 from bertguide.experiments.registry import Run, get_run
-from bertguide.training import active_probe, probing
+from bertguide.probing import active_probe, probing
 
 STEPS = 2  # training steps each loop of a probe takes
 RELATIVE, ABSOLUTE = 1e-3, 1e-5

@@ -101,8 +101,10 @@ def ship(run: Run, report: dict, provenance: dict, folder=None) -> None:
     if run.weights == "shipped":
         if run.name == "restored-heads":
             from bertguide.pretraining import BertForPreTraining
+            from bertguide.restoring import decision_batches
 
-            record["weights"] = weights.pack_restored(BertForPreTraining.from_pretrained(folder))
+            model = BertForPreTraining.from_pretrained(folder)
+            record["weights"] = weights.pack_restored(model, decision_batches())
         else:
             record["weights"] = weights.pack_whole(folder, run.name)
     record["fingerprint"] = fp.fingerprint(run)

@@ -38,7 +38,7 @@ from typing import Any
 from bertguide.cache import cache_root, cached_run, read_report
 from bertguide.experiments.registry import Run, get_run
 from bertguide.pretrained import EXPECTED_SHA256
-from bertguide.training import active_probe
+from bertguide.probing import active_probe
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 SHIPPED = DATA / "runs"

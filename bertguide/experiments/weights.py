@@ -18,12 +18,18 @@ checked when the file is read.
 from __future__ import annotations
 
 import hashlib
-import logging
 from pathlib import Path
 
 import torch
 
 from bertguide.experiments.store import DATA, shipped_record
+from bertguide.pretraining import (
+    embedded_with_fresh_heads,
+    read_shipped_weights,
+    shipped_restored_model,
+)
+
+read_checked = read_shipped_weights  # the one hash-checked reader, the library's
 
 WEIGHTS = DATA / "weights"
 DTYPE = torch.float16
@@ -50,37 +56,6 @@ def has_shipped(name: str) -> bool:
     return weights_path(name).is_file() and is_current(record, get_run(name))
 
 
-def read_checked(name: str) -> dict[str, torch.Tensor]:
-    """The tensors of run ``name``'s shipped weights, after checking the file's SHA-256
-    against its record (a mismatch names the file and both hashes)."""
-    from safetensors.torch import load_file
-
-    path = weights_path(name)
-    record = shipped_record(name)
-    if record is None or "weights" not in record:
-        raise FileNotFoundError(f"run {name!r} ships no weights")
-    expected, found = record["weights"]["sha256"], sha256(path)
-    if found != expected:
-        raise ValueError(
-            f"{path} has SHA-256 {found}, but the shipped record says {expected}: "
-            f"the file is damaged or was replaced; reinstall bertguide"
-        )
-    return load_file(str(path))
-
-
-def embedded_with_fresh_heads():
-    """The embedded model as ``BertForPreTraining`` with seeded fresh heads (quietly)."""
-    from bertguide.pretraining import BertForPreTraining
-
-    logger = logging.getLogger("bertguide.pretraining")
-    level = logger.level
-    logger.setLevel(logging.ERROR)  # "has no heads: initialised": the shipped ones follow
-    try:
-        return BertForPreTraining.from_pretrained(None, seed=0)
-    finally:
-        logger.setLevel(level)
-
-
 def difference(model, base) -> dict[str, torch.Tensor]:
     """The tensors of ``model`` that differ from ``base``'s (same names), in ``DTYPE``."""
     base_state = base.state_dict()
@@ -91,28 +66,15 @@ def difference(model, base) -> dict[str, torch.Tensor]:
     }
 
 
-def load_restored(name: str = "restored-heads"):
-    """The restored model: the embedded one plus the shipped difference, float32, eval."""
-    model = embedded_with_fresh_heads()
-    changed = {k: v.float() for k, v in read_checked(name).items()}
-    missing = set(changed) - set(model.state_dict())
-    if missing:
-        raise ValueError(f"the shipped weights hold tensors the model lacks: {sorted(missing)}")
-    model.load_state_dict(changed, strict=False)
-    model.tie_weights()
-    model.heads_loaded, model.fresh_heads = True, []
-    return model.eval()
+def load_restored():
+    """The restored model that ships (``bertguide.pretraining.shipped_restored_model``)."""
+    return shipped_restored_model()
 
 
-def decisions(model, pairs: int = 64) -> dict[str, list]:
-    """What ``model`` decides on the first ``pairs`` held-out pairs of the restoring run
-    (masked once, seeded): the five best token ids at each masked position and the
-    IsNext decision (1 = NotNext) of each pair."""
-    from bertguide.restoring import DEFAULT_SETTINGS, heldout_batches
-    from bertguide.tokenizer import WordPieceTokenizer
-
-    tokenizer = WordPieceTokenizer.from_pretrained()
-    batches = heldout_batches(tokenizer, DEFAULT_SETTINGS.replace(eval_pairs=pairs), batch_size=32)
+def decisions(model, batches) -> dict[str, list]:
+    """What ``model`` decides on held-out ``batches`` (``restoring.decision_batches``):
+    the five best token ids at each masked position and the IsNext decision (1 =
+    NotNext) of each pair."""
     top5, is_next = [], []
     model.eval()
     with torch.no_grad():
@@ -135,10 +97,10 @@ def agreement(found: dict[str, list], expected: dict[str, list]) -> dict[str, fl
     }
 
 
-def pack_restored(model, name: str = "restored-heads") -> dict:
+def pack_restored(model, batches, name: str = "restored-heads") -> dict:
     """Write ``model``'s difference from the embedded model into the package; return the
     ``weights`` entry of its shipped record (file, SHA-256, bytes, dtype, the float32
-    model's decisions and how far the float16 weights agree with them)."""
+    model's decisions on held-out ``batches`` and how far the float16 weights agree)."""
     from safetensors.torch import save_file
 
     WEIGHTS.mkdir(parents=True, exist_ok=True)
@@ -146,7 +108,7 @@ def pack_restored(model, name: str = "restored-heads") -> dict:
     changed = difference(model, embedded_with_fresh_heads())
     save_file(changed, str(path))
     path.chmod(0o644)  # package data: readable by every user
-    expected = decisions(model)
+    expected = decisions(model, batches)
     reloaded = embedded_with_fresh_heads()
     reloaded.load_state_dict({k: v.float() for k, v in changed.items()}, strict=False)
     reloaded.tie_weights()
@@ -157,7 +119,7 @@ def pack_restored(model, name: str = "restored-heads") -> dict:
         "dtype": str(DTYPE).removeprefix("torch."),
         "tensors": len(changed),
         "decisions": expected,
-        "agreement": agreement(decisions(reloaded), expected),
+        "agreement": agreement(decisions(reloaded, batches), expected),
     }
 
 

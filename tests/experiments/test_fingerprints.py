@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from bertguide import basic_tokenizer, masking, restoring, training
+from bertguide import basic_tokenizer, masking, probing, restoring, training
 from bertguide.experiments import fingerprint as fp
 from bertguide.experiments import store
 from bertguide.experiments.registry import RUNS, get_run
@@ -112,5 +112,5 @@ def test_fingerprints_ignore_timings_and_compare_within_noise():
 
 def test_a_probe_never_makes_a_missing_run(monkeypatch, tmp_path):
     monkeypatch.setenv("BERTGUIDE_CACHE", str(tmp_path))
-    with training.probing(2), pytest.raises(RuntimeError, match="probe reached run 'tiny-gpt'"):
+    with probing.probing(2), pytest.raises(RuntimeError, match="probe reached run 'tiny-gpt'"):
         store.made("tiny-gpt")

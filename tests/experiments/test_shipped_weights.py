@@ -24,9 +24,15 @@ def test_the_restored_weights_are_small_and_hash_checked():
 
 
 def test_a_damaged_weights_file_is_refused(monkeypatch, tmp_path):
-    damaged = tmp_path / "restored-heads.safetensors"
+    from bertguide import pretraining
+
+    (tmp_path / "weights").mkdir()
+    (tmp_path / "runs").mkdir()
+    damaged = tmp_path / "weights" / "restored-heads.safetensors"
     damaged.write_bytes(weights.weights_path("restored-heads").read_bytes()[:-1] + b"\0")
-    monkeypatch.setattr(weights, "WEIGHTS", tmp_path)
+    record = store.shipped_path("restored-heads")
+    (tmp_path / "runs" / record.name).write_text(record.read_text())
+    monkeypatch.setattr(pretraining, "SHIPPED", tmp_path)
     with pytest.raises(ValueError, match=r"restored-heads\.safetensors has SHA-256 .* reinstall"):
         weights.read_checked("restored-heads")
 
@@ -34,7 +40,10 @@ def test_a_damaged_weights_file_is_refused(monkeypatch, tmp_path):
 def test_the_shipped_weights_decide_as_the_trained_float32_model(restored):
     """Top-5 tokens at 64 held-out pairs' masked positions and their IsNext decisions."""
     entry = store.shipped_record("restored-heads")["weights"]
-    found = weights.agreement(weights.decisions(restored), entry["decisions"])
+    from bertguide.restoring import decision_batches
+
+    found = weights.decisions(restored, decision_batches())
+    found = weights.agreement(found, entry["decisions"])
     assert found == entry["agreement"]
     assert found["top1"] == 1.0 and found["next_sentence"] == 1.0
     assert found["top5"] >= 0.98  # a near-tie at rank 5 may swap in float16
