@@ -38,9 +38,9 @@ from typing import Any
 from bertguide.cache import cache_root, cached_run, read_report
 from bertguide.experiments.registry import Run, get_run
 from bertguide.pretrained import EXPECTED_SHA256
+from bertguide.pretraining import SHIPPED as DATA  # the package's data folder, named once
 from bertguide.probing import active_probe
 
-DATA = Path(__file__).resolve().parent.parent / "data"
 SHIPPED = DATA / "runs"
 RECORD_FORMAT = 1
 
@@ -109,8 +109,8 @@ def made(name: str, settings: Any = None) -> Path:
     settings = run.default_settings() if settings is None else settings
     if active_probe() is not None:
         raise RuntimeError(
-            f"a fingerprint probe reached run {name!r}, which is neither shipped nor cached: "
-            f"a probe must not train what it needs; make it first (bertguide experiments)"
+            f"a fingerprint probe reached run {name!r}: a probe must not read what one "
+            f"machine made or train what it needs; give the probed run settings that avoid it"
         )
     return cached_run(
         cache_directory(name, settings),
