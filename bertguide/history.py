@@ -3,18 +3,24 @@
 Serves the chapter "GPT: the autoregressive branch" (its history section and the
 figures ``lm-timeline`` and ``lm-parameter-growth``).
 
-Language models came in four generations:
+Language models came in four generations, as Zhao et al. (2023), A Survey of Large
+Language Models (https://arxiv.org/abs/2303.18223), section 1, tell it:
 
 =====  ==================================  =============================================
 gen.   name                                what predicts the next word
 =====  ==================================  =============================================
 1      statistical n-gram models           counts of the last n - 1 words, smoothed
 2      neural language models              a neural network over learned word vectors
-3      pre-trained Transformers            a Transformer pre-trained on unlabelled text,
-                                           then fine-tuned for each task
+3      pre-trained language models         a network pre-trained on unlabelled text
+                                           (ELMo's LSTM, then BERT's and GPT-2's
+                                           Transformers), then adapted to each task,
+                                           usually by fine-tuning
 4      large language models               a Transformer so large that it follows
                                            instructions and examples without fine-tuning
 =====  ==================================  =============================================
+
+One row is in no generation (``generation`` None): the 2017 Transformer, a
+translation model trained from scratch, kept as the architecture of the later rows.
 
 ``LANGUAGE_MODELS`` holds one ``LanguageModel`` record per model: its year (of the first
 public paper or announcement), organisation, generation, parameter count **where the
@@ -39,7 +45,7 @@ from dataclasses import dataclass
 GENERATIONS = {
     1: "statistical n-gram models",
     2: "neural language models",
-    3: "pre-trained Transformers",
+    3: "pre-trained language models",
     4: "large language models",
 }
 
@@ -51,7 +57,7 @@ class LanguageModel:
     model: str  # the name it is known by
     year: int  # year of the first public paper or announcement
     organisation: str  # who built it
-    generation: int  # 1..4, a key of GENERATIONS
+    generation: int | None  # 1..4, a key of GENERATIONS; None: not a language model
     parameters: int | None  # the published count; None where none was published
     source: str  # the paper or announcement, with a link
     note: str = ""  # what the row stands for, where that needs saying
@@ -81,13 +87,14 @@ LANGUAGE_MODELS: tuple[LanguageModel, ...] = (
         "static word vectors, not a full language model",
     ),
     LanguageModel(
-        "Transformer (big)", 2017, "Google", 3, 213_000_000,
+        "Transformer (big)", 2017, "Google", None, 213_000_000,
         "Vaswani et al. (2017), Attention Is All You Need, table 3, "
         "https://arxiv.org/abs/1706.03762",
-        "a translation model; the architecture of everything after it",
+        "a translation model trained from scratch, not pre-trained; the "
+        "architecture of everything after it",
     ),
     LanguageModel(
-        "ELMo", 2018, "Allen Institute for AI", 2, 93_600_000,
+        "ELMo", 2018, "Allen Institute for AI", 3, 93_600_000,
         "Peters et al. (2018), Deep Contextualized Word Representations, "
         "https://aclanthology.org/N18-1202/; count from AllenNLP's ELMo page, "
         "https://allenai.org/allennlp/software/elmo",
@@ -101,6 +108,7 @@ LANGUAGE_MODELS: tuple[LanguageModel, ...] = (
     LanguageModel(
         "BERT-large", 2018, "Google", 3, 340_000_000,
         "Devlin et al. (2019), BERT, https://aclanthology.org/N19-1423/",
+        "the paper's rounding (336 M counted with the pre-training heads); "
         "BERT-base: 110 M",
     ),
     LanguageModel(

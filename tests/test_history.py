@@ -1,6 +1,7 @@
 """The history table: every row sourced, counts only where published, all of them drawn.
 
 References: the numbers the papers print (GPT-2's table 2, the GPT-3 and BERT papers),
+the generations of Zhao et al. (2023), A Survey of Large Language Models, section 1,
 and the drawn figure's own artists (one point per counted row, one label per model).
 """
 
@@ -25,8 +26,19 @@ def test_every_row_has_a_source_with_a_link():
 def test_rows_are_in_time_order_and_in_a_known_generation():
     years = [r.year for r in LANGUAGE_MODELS]
     assert years == sorted(years)
-    assert {r.generation for r in LANGUAGE_MODELS} == set(GENERATIONS) == {1, 2, 3, 4}
+    generations = {r.generation for r in LANGUAGE_MODELS} - {None}
+    assert generations == set(GENERATIONS) == {1, 2, 3, 4}
     assert len({r.model for r in LANGUAGE_MODELS}) == len(LANGUAGE_MODELS)
+
+
+def test_generations_follow_zhao_et_al():
+    # ELMo is a pre-trained language model, with BERT and GPT-2 (Zhao et al., section 1)
+    assert GENERATIONS[3] == "pre-trained language models"
+    for model in ("ELMo", "GPT-1", "BERT-large", "GPT-2"):
+        assert by_name(model).generation == 3, model
+    assert by_name("word2vec").generation == 2 and by_name("GPT-3").generation == 4
+    # the 2017 Transformer was trained from scratch to translate: in no generation
+    assert by_name("Transformer (big)").generation is None
 
 
 def test_published_counts_are_the_papers_numbers():
@@ -80,5 +92,6 @@ def test_the_timeline_names_every_row():
         for record in LANGUAGE_MODELS:
             assert record.model in texts and str(record.year) in texts
         assert texts.count("size not published") == 2
+        assert any(t.startswith("not a language model") for t in texts)  # the grey row
     finally:
         plt.close(fig)

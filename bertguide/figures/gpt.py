@@ -281,7 +281,20 @@ def tiny_gpt(settings: TinyGPTSettings = DEFAULT_SETTINGS) -> tuple[GPT2LMHeadMo
 
 # --- drawing -------------------------------------------------------------------------
 
-GENERATION_COLOURS = {1: "#8d6e63", 2: "#2e7d32", 3: "#1e63c4", 4: "#c62828"}
+GENERATION_COLOURS = {1: "#8d6e63", 2: "#2e7d32", 3: "#1e63c4", 4: "#c62828", None: "#90a4ae"}
+# the legend's name for a row in no generation (the 2017 translation Transformer)
+NO_GENERATION = "not a language model: the Transformer, trained to translate"
+
+
+def _generation_order(generation: int | None) -> tuple[bool, int]:
+    return generation is None, generation or 0
+
+
+def _later_generation(generation: int | None) -> bool:
+    """A pre-trained or large language model: one whose size a paper would give."""
+    return generation is not None and generation > 2
+
+
 TRAIN_COLOUR, HELDOUT_COLOUR = "#90caf9", "#c62828"
 
 
@@ -375,10 +388,11 @@ def plot_parameter_growth(records=LANGUAGE_MODELS):
     fig, axes = new_figure(COLUMN_INCHES, 4.0)
     ax = axes[0, 0]
     ax.set_yscale("log")
-    for generation in sorted({r.generation for r in counted}):
+    for generation in sorted({r.generation for r in counted}, key=_generation_order):
         rows = [r for r in counted if r.generation == generation]
+        label = GENERATIONS.get(generation, NO_GENERATION)
         ax.scatter([r.year for r in rows], [r.parameters for r in rows], s=28, zorder=3,
-                   color=GENERATION_COLOURS[generation], label=GENERATIONS[generation])  # fmt: skip
+                   color=GENERATION_COLOURS[generation], label=label)  # fmt: skip
     left = {"GPT-1", "InstructGPT", "Chinchilla", "Gopher", "LLaMA", "T5-11B"}
     for r in counted:
         side = -1 if r.model in left else 1
@@ -395,7 +409,9 @@ def plot_parameter_growth(records=LANGUAGE_MODELS):
     ax.set_xlabel("year of the paper or announcement")
     ax.set_ylabel("parameters (published)")
     missing = [
-        f"{r.model} ({r.year})" for r in records if r.parameters is None and r.generation > 2
+        f"{r.model} ({r.year})"
+        for r in records
+        if r.parameters is None and _later_generation(r.generation)
     ]
     if missing:
         ax.text(0.99, 0.02, "no published count: " + ", ".join(missing), transform=ax.transAxes,
@@ -407,9 +423,9 @@ def plot_parameter_growth(records=LANGUAGE_MODELS):
     return fig
 
 
-def _count(parameters: int | None, generation: int) -> str:
+def _count(parameters: int | None, generation: int | None) -> str:
     if parameters is None:
-        return "size not published" if generation > 2 else "-"
+        return "size not published" if _later_generation(generation) else "-"
     for scale, unit in ((1e9, "B"), (1e6, "M")):
         if parameters >= scale:
             return f"{parameters / scale:.3g} {unit} parameters"
@@ -422,13 +438,13 @@ def plot_timeline(records=LANGUAGE_MODELS):
     if not rows:
         raise ValueError("records must hold at least one row")
     step = 0.205
-    height = 0.75 + step * len(rows)
+    height = 0.95 + step * len(rows)
     fig, axes = new_figure(COLUMN_INCHES, height)
     ax = axes[0, 0]
     ax.set_axis_off()
     ax.set_xlim(0, COLUMN_INCHES)
     ax.set_ylim(height, 0)
-    top = 0.5
+    top = 0.7
     ax.plot([0.62, 0.62], [top - 0.05, top + step * (len(rows) - 1) + 0.05], color="#b0bec5")
     for i, r in enumerate(rows):
         y = top + step * i
@@ -440,11 +456,13 @@ def plot_timeline(records=LANGUAGE_MODELS):
         ax.text(
             4.35, y, _count(r.parameters, r.generation), va="center", fontsize=SMALL_PT, color=INK
         )
-    x = 0.0
-    for generation, name in GENERATIONS.items():
-        ax.plot([x + 0.08], [0.14], "o", color=GENERATION_COLOURS[generation], markersize=5)
-        ax.text(x + 0.18, 0.14, f"{generation}. {name}", va="center", fontsize=SMALL_PT, color=INK)
-        x += 1.79
+    legend = [(g, f"{g}. {name}") for g, name in GENERATIONS.items()]
+    if any(r.generation is None for r in rows):  # drawn in grey, after the four
+        legend.append((None, NO_GENERATION))
+    for i, (generation, name) in enumerate(legend):  # three to a line
+        x, y = 2.38 * (i % 3), 0.14 + 0.22 * (i // 3)
+        ax.plot([x + 0.08], [y], "o", color=GENERATION_COLOURS[generation], markersize=5)
+        ax.text(x + 0.18, y, name, va="center", fontsize=SMALL_PT, color=INK)
     fig.subplots_adjust(left=0.01, right=0.99, top=1, bottom=0)
     return fig
 
