@@ -37,7 +37,7 @@ Pre-training: MLM and NSP                ``masking``, ``pretraining``, ``trainin
 Fine-tuning and transfer learning        ``finetuning``, ``words_and_spans``,
                                          ``sentiment``, ``sentiment_ablation``,
                                          ``transfer``, ``demo_tasks``,
-                                         ``figures.finetuning``
+                                         ``metrics``, ``figures.finetuning``
 The BERT family                          ``family.albert``, ``family.roberta``,
                                          ``family.electra``, ``family.spanbert``,
                                          ``family.distillation`` (and the

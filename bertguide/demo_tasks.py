@@ -22,7 +22,9 @@ Example (trains once per machine, then reads the cache)::
     model, report = demo_model("ner")
     tag_words(model, SEED_NER)            # one tag per word, whatever it learned
 
-Left out: development sets and scores (there is too little data to measure anything).
+Left out: development sets (there is too little data to hold any out). The chapter
+scores the QA and NER heads with ``bertguide.metrics`` on their own training
+examples, which shows the metrics at work, not how well the heads generalise.
 """
 
 from __future__ import annotations

@@ -206,3 +206,58 @@ def test_bad_arguments(tok):
         span_mask(torch.tensor([101, 2000, 102]), tok)
     with pytest.raises(TypeError, match="generator"):
         sample_span_lengths(3, generator=1)
+
+
+def test_the_head_reads_the_tokens_just_outside_each_span(tok):
+    """For random span masks, the SBO network's input for a masked token at t in a span
+    first..last is [x(first - 1); x(last + 1); p(t - first + 1)], read from the encoder's
+    output: the boundary tokens are exactly the ones just outside the span, [CLS] or
+    [SEP] included when the span opens or closes its sentence."""
+    sentences = [
+        "The cat sat.",
+        "A dog barked at the mailman today.",
+        "Rain fell all night on the quiet little town by the sea.",
+        "Hello there, friend.",
+    ]
+    batch = tok(sentences, padding=True)  # short rows, padded: spans reach both ends
+    ids, attention = batch["input_ids"], batch["attention_mask"]
+    torch.manual_seed(0)
+    model = SpanBertForPreTraining(
+        BertConfig(
+            vocab_size=len(tok),
+            hidden_size=16,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            intermediate_size=32,
+            max_position_embeddings=32,
+        )
+    ).eval()
+    seen = {}
+    model.bert.register_forward_hook(lambda m, a, out: seen.update(x=out.last_hidden_state))
+    model.sbo.dense1.register_forward_hook(lambda m, a, out: seen.update(sbo_in=a[0]))
+    C = model.config.hidden_size
+    at_cls = at_sep = 0
+    for seed in range(12):
+        masking = span_mask(
+            ids, tok, attention_mask=attention, generator=torch.Generator().manual_seed(seed)
+        )
+        model(masking.input_ids, attention, masking.labels, masking.span_boundaries)
+        x, sbo_in = seen["x"], seen["sbo_in"]  # (B, T, C), (M, 3C)
+        rows, positions = (masking.labels != -100).nonzero(as_tuple=True)  # row-major
+        expected = {}  # (row, t) -> (first - 1, last + 1), from the spans as drawn
+        for row, spans in enumerate(masking.spans):
+            for first, last, _ in spans:
+                for t in range(first, last + 1):
+                    expected[row, t] = (first - 1, last + 1)
+                at_cls += ids[row, first - 1].item() == tok.cls_token_id
+                at_sep += ids[row, last + 1].item() == tok.sep_token_id
+        assert sorted(expected) == list(zip(rows.tolist(), positions.tolist(), strict=True))
+        assert sbo_in.shape == (len(expected), 3 * C)
+        for m, (row, t) in enumerate(zip(rows.tolist(), positions.tolist(), strict=True)):
+            left, right = expected[row, t]
+            assert torch.equal(sbo_in[m, :C], x[row, left])
+            assert torch.equal(sbo_in[m, C : 2 * C], x[row, right])
+            place = model.sbo.position_embeddings.weight[t - left]  # 1 = the first token
+            assert torch.equal(sbo_in[m, 2 * C :], place)
+            assert attention[row, right] == 1  # never padding
+    assert at_cls > 0 and at_sep > 0  # both edges of a sentence were boundaries
