@@ -5,9 +5,10 @@ Chapter: Fine-tuning and transfer learning. ``ABLATION`` lists changes to
 guide's earlier recipes). ``run_ablation`` cross-validates fine-tuning alone for each
 row on the folds of ``SELECTION_SEED`` (1): the recipe was chosen on these folds, and
 the chapter reports its results on the folds of seed 0, another split of the same 200
-sentences (so not a held-out test). The measured table ships with the package (``data/sentiment_ablation.json``,
-``measured_ablation()``); ``python -m bertguide.sentiment_ablation --write`` measures
-it again (about 12 minutes on 2 CPU cores).
+sentences (so not a held-out test). The measured table ships with the package
+(``data/sentiment_ablation.json``, ``measured_ablation()``);
+``python -m bertguide.sentiment_ablation --write`` measures it again (about 12 minutes
+on 2 CPU cores).
 
 Left out: a search over combinations of changes, and several seeds per row.
 """
