@@ -282,12 +282,13 @@ def _flushed_print(*parts, flush: bool = True) -> None:
 def _restored_lines() -> list[str]:
     """Which model fill-mask uses by default, where it comes from, and what it scores."""
     from bertguide.experiments import store, weights
+    from bertguide.pretrained import sha256_file
 
     record = store.shipped_record("restored-heads")
     if weights.has_shipped("restored-heads"):
         path = weights.weights_path("restored-heads")
         entry, report = record["weights"], record["report"]
-        ok = "ok" if weights.sha256(path) == entry["sha256"] else "MISMATCH"
+        ok = "ok" if sha256_file(path) == entry["sha256"] else "MISMATCH"
         return [
             "restored MLM/NSP heads (fill-mask, next-sentence): shipped with the package, "
             f"held-out MLM top-1 {report['mlm_accuracy']:.1%}, NSP {report['nsp_accuracy']:.1%}",

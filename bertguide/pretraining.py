@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import json
 import logging
 import os
@@ -51,7 +50,7 @@ from torch import nn
 from bertguide.config import BertConfig
 from bertguide.masking import IGNORE_INDEX, IS_NEXT
 from bertguide.model import BertModel, convert_hf_state_dict, hf_to_bertguide_key
-from bertguide.pretrained import load_state_dict, resolve
+from bertguide.pretrained import load_state_dict, resolve, sha256_file
 from bertguide.tokenizer import WordPieceTokenizer
 
 logger = logging.getLogger(__name__)
@@ -446,7 +445,7 @@ def read_shipped_weights(name: str) -> dict[str, torch.Tensor]:
     if not path.is_file() or not record.is_file():
         raise FileNotFoundError(f"run {name!r} ships no weights ({path}): reinstall bertguide")
     expected = json.loads(record.read_text(encoding="utf-8"))["weights"]["sha256"]
-    found = hashlib.sha256(path.read_bytes()).hexdigest()
+    found = sha256_file(path)
     if found != expected:
         raise ValueError(
             f"{path} has SHA-256 {found}, but the shipped record says {expected}: "

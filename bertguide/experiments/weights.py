@@ -17,12 +17,12 @@ checked when the file is read.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import torch
 
 from bertguide.experiments.store import DATA, shipped_record
+from bertguide.pretrained import sha256_file
 from bertguide.pretraining import (
     embedded_with_fresh_heads,
     read_shipped_weights,
@@ -37,14 +37,6 @@ DTYPE = torch.float16
 
 def weights_path(name: str) -> Path:
     return WEIGHTS / f"{name}.safetensors"
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def has_shipped(name: str) -> bool:
@@ -114,7 +106,7 @@ def pack_restored(model, batches, name: str = "restored-heads") -> dict:
     reloaded.tie_weights()
     return {
         "file": f"weights/{path.name}",
-        "sha256": sha256(path),
+        "sha256": sha256_file(path),
         "bytes": path.stat().st_size,
         "dtype": str(DTYPE).removeprefix("torch."),
         "tensors": len(changed),
@@ -131,7 +123,7 @@ def pack_whole(folder: Path, name: str) -> dict:
     path.chmod(0o644)
     return {
         "file": f"weights/{path.name}",
-        "sha256": sha256(path),
+        "sha256": sha256_file(path),
         "bytes": path.stat().st_size,
         "dtype": "float32",
     }

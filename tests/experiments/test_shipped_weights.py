@@ -7,6 +7,7 @@ import torch
 
 from bertguide.experiments import store, weights
 from bertguide.experiments.cloze import CLOZE, KINDS, cloze_scores
+from bertguide.pretrained import sha256_file
 
 MB = 1_000_000
 
@@ -20,7 +21,7 @@ def test_the_restored_weights_are_small_and_hash_checked():
     entry = store.shipped_record("restored-heads")["weights"]
     path = weights.weights_path("restored-heads")
     assert path.stat().st_size == entry["bytes"] <= 25 * MB
-    assert weights.sha256(path) == entry["sha256"] and entry["dtype"] == "float16"
+    assert sha256_file(path) == entry["sha256"] and entry["dtype"] == "float16"
 
 
 def test_a_damaged_weights_file_is_refused(monkeypatch, tmp_path):
