@@ -27,13 +27,17 @@ runs them).
 The environment is cached in ``.wheelcheck/`` (git-ignored), keyed by a hash of the
 project's dependencies in ``pyproject.toml`` and of ``constraints.txt``; a warm run
 rebuilds and reinstalls only the wheel, and only when the package's files changed.
-What the pages train once (the tiny GPT) comes from the per-user cache that
-``make build`` fills (``bertguide.cache``), as it would on a reader's machine after
-one run; the training itself is exercised there.
+A page that passed is not run again while nothing it depends on changed: the
+installed package's files (or the given wheel), the environment's pins, the page's
+notebook and this script (``.wheelcheck/passed/``; ``--rerun`` runs every page
+anyway). A fresh clone, as in CI, runs them all. The few heads the pages fine-tune
+in seconds are made in the reader's run cache (``BERTGUIDE_CACHE``), as on a
+reader's machine; everything else the pages read ships in the package.
 
     python scripts/check_wheel.py                 # every page under docs/
     python scripts/check_wheel.py docs/cli.md     # some pages
     python scripts/check_wheel.py --keep-going    # report every failing page
+    python scripts/check_wheel.py --rerun         # run pages that passed unchanged too
     python scripts/check_wheel.py --wheel dist/bertguide-0.1.0-py3-none-any.whl
                                                   # a wheel built elsewhere (a release's)
     python scripts/check_wheel.py --constraints oldest.txt
@@ -227,6 +231,22 @@ def kernel_manager(python: Path, folder: Path):
     return AsyncKernelManager(kernel_name=KERNEL, kernel_spec_manager=specs)
 
 
+def page_key(venv: Path, notebook) -> str:
+    """What a page's result depends on: the environment (its pins and the installed
+    package's files, ``installed-source``), the page's notebook and this script."""
+    import nbformat
+
+    digest = hashlib.sha256()
+    for part in (
+        venv.name,
+        (venv / "installed-source").read_text(),
+        nbformat.writes(notebook),
+        Path(__file__).read_text(encoding="utf-8"),
+    ):
+        digest.update(part.encode() + b"\0")
+    return digest.hexdigest()[:24]
+
+
 @dataclass
 class PageResult:
     page: str
@@ -315,6 +335,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("pages", nargs="*", type=Path, help="pages to run (default: docs/*.md)")
     parser.add_argument("--keep-going", action="store_true", help="run every page, then fail")
+    parser.add_argument(
+        "--rerun", action="store_true", help="run pages that passed unchanged again too"
+    )
     parser.add_argument("--wheel", type=Path, help="install this wheel instead of building one")
     parser.add_argument(
         "--constraints", type=Path, default=CONSTRAINTS, help="pins (default: constraints.txt)"
@@ -333,7 +356,9 @@ def main(argv: list[str] | None = None) -> int:
     env = reader_environment(venv)
     sybil = make_sybil(path=str(DOCS))
     site_url = read_config(ROOT / "mkdocs.yml")["site_url"]
-    total_blocks = total_skipped = 0
+    total_blocks = total_skipped = unchanged = 0
+    memo = CACHE / "passed"
+    memo.mkdir(parents=True, exist_ok=True)
     passed_over: list[str] = []
     failures: list[PageResult] = []
     for page in pages:
@@ -346,7 +371,14 @@ def main(argv: list[str] | None = None) -> int:
         if not blocks:
             print(f"  {_shown(page):36} no visible blocks", flush=True)
             continue
+        key = page_key(venv, page_notebook(page, site_url, sybil))
+        if not args.rerun and (memo / key).exists():
+            print(f"  {_shown(page):36} unchanged since it passed", flush=True)
+            unchanged += 1
+            continue
         result = run_page(page, venv / "bin" / "python", env, site_url, sybil)
+        if result.problem is None:
+            (memo / key).write_text(f"{result.page} {result.blocks} blocks\n")
         status = "ok" if result.problem is None else "FAILED"
         print(
             f"  {result.page:36} {result.blocks:3} blocks {result.seconds:7.1f} s  {status}",
@@ -362,7 +394,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  passed over (wheel-check: skip): {line}")
     elapsed = time.perf_counter() - started
     summary = (
-        f"{len(pages)} pages, {total_blocks} blocks run, {len(passed_over)} passed over, "
+        f"{len(pages)} pages, {total_blocks} blocks run, {unchanged} pages unchanged since "
+        f"they passed, {len(passed_over)} passed over, "
         f"{total_skipped} skipped by the docs' skip markers; {wheel} without extras "
         f"(ipykernel added); "
         f"{elapsed:.0f} s"

@@ -42,6 +42,7 @@ def tiny_cache(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("BERTGUIDE_CACHE", str(root))
         patch.setattr(restoring, "DEFAULT_SETTINGS", TEACHER)
+        patch.setattr(restoring, "SHIPPED_SETTINGS", TEACHER)  # the registry reads it
         patch.setattr(weights, "has_shipped", lambda name: False)  # the stand-in teacher
         patch.setattr(runs, "CORPORA", ("lee",))  # parsing Wikipedia takes seconds
         yield root

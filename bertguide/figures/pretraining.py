@@ -199,10 +199,13 @@ def _fig_heads():
 # --- the restoring run and the compact student ------------------------------------------
 
 
-def plot_restoring_curves(report: dict, title: str = "", targets: dict | None = None):
+def plot_restoring_curves(
+    report: dict, title: str = "", targets: dict | None = None, shorter: dict | None = None
+):
     """Two panels from a run's report (``bertguide.restoring.restore``): the training
     loss per step (thin) and its moving average (thick); the held-out MLM top-1 and
-    NSP accuracy at each evaluation, with ``targets`` as dashed lines."""
+    NSP accuracy at each evaluation, with ``targets`` as dashed lines, and those of
+    ``shorter``, the report of a shorter run, as hollow points on a dotted line."""
     history = report.get("history") if isinstance(report, dict) else None
     if not history or not history.get("steps") or not history.get("evals"):
         raise ValueError("report must be a restore() report with a history and evaluations")
@@ -231,10 +234,24 @@ def plot_restoring_curves(report: dict, title: str = "", targets: dict | None = 
             right.axhline(goal, color=colour, linestyle="--", linewidth=0.8)
             label = f"{label} (goal {goal:.0%}, dashed)"
         right.plot(xs, ys, marker="o", markersize=3, color=colour, label=label)
+        if shorter is not None:
+            points = shorter["history"]["evals"]
+            right.plot(
+                [e["step"] for e in points],
+                [e[key] for e in points],
+                marker="o",
+                markersize=3,
+                markerfacecolor="none",
+                linestyle=":",
+                linewidth=1.0,
+                color=colour,
+                label=f"{label.split(' (')[0]}, {shorter['steps']}-step run",
+            )
     right.set_ylim(0, 1)
     right.set_xlabel("step")
     right.set_ylabel("held-out accuracy")
-    right.legend(fontsize=SMALL_PT, frameon=False, loc="center right")
+    # between the MLM curves (below 0.4) and the NSP ones (above 0.75)
+    right.legend(fontsize=SMALL_PT, frameon=False, loc="lower right", bbox_to_anchor=(1, 0.4))
     for ax in (left, right):
         ax.set_facecolor(CARD)
         style_ticks(ax)
@@ -256,12 +273,14 @@ _RUN_DEPENDS = (
 
 @figure("restoring-curves", depends=_RUN_DEPENDS)
 def _fig_restoring():
-    from bertguide.restoring import restoring_report
+    from bertguide.restoring import DEFAULT_SETTINGS, restoring_report
 
     report = restoring_report()
     minutes = report["train_time_s"] / 60
-    title = f"restoring the heads of the embedded model: {report['steps']} steps, {minutes:.1f} min"
-    return plot_restoring_curves(report, title, TARGETS)
+    steps = f"{report['steps']:,} steps, {minutes:.0f} min"
+    title = f"restoring the heads of the embedded model: {steps}"
+    quick = restoring_report(DEFAULT_SETTINGS)
+    return plot_restoring_curves(report, title, TARGETS, shorter=quick)
 
 
 @figure("compact-student-curves", depends=_RUN_DEPENDS)

@@ -59,18 +59,39 @@ def test_write_ships_a_record_with_provenance_and_fingerprint(toy, capsys):
     assert "toy" in out and "current" in out
 
 
+def _another_machine(shift: float):
+    """toy_compute as another machine computes it: the same run, numbers off by ``shift``."""
+
+    def compute(settings, folder):
+        return toy_compute(dataclasses.replace(settings, answer=settings.answer + shift), folder)
+
+    return compute
+
+
 def test_the_table_judges_each_named_number(toy, capsys, monkeypatch):
     refresh.refresh(write=True)
     capsys.readouterr()
-    monkeypatch.setattr(Run, "default_settings", lambda self: ToySettings(answer=0.52))
+    monkeypatch.setattr(Run, "compute_function", lambda self: _another_machine(0.02))
     assert refresh.refresh() == 0  # 0.02 from the shipped 0.5: within 0.05
     out = capsys.readouterr().out
     assert "2 of 2 numbers within tolerance" in out
-    monkeypatch.setattr(Run, "default_settings", lambda self: ToySettings(answer=0.7))
+    monkeypatch.setattr(Run, "compute_function", lambda self: _another_machine(0.2))
     assert refresh.refresh() == 1
     out = capsys.readouterr().out
     assert "NO" in out and "0 of 2 numbers within tolerance" in out
     assert store.shipped_record("toy")["report"]["accuracy"] == 0.5  # nothing written
+
+
+def test_a_new_version_is_not_judged_against_the_old_result(toy, capsys, monkeypatch):
+    refresh.refresh(write=True)
+    monkeypatch.setitem(registry.BY_NAME, "toy", dataclasses.replace(toy, version=2))
+    monkeypatch.setattr(refresh, "RUNS", (registry.BY_NAME["toy"],))
+    monkeypatch.setattr(Run, "compute_function", lambda self: _another_machine(0.2))
+    capsys.readouterr()
+    assert refresh.refresh() == 0  # a new recipe: nothing to judge it by
+    out = capsys.readouterr().out
+    assert "the shipped result is of version 1: not compared" in out
+    assert "0 of 0 numbers within tolerance" in out
 
 
 def test_a_changed_computation_is_stale_in_the_dry_run(toy, capsys, monkeypatch):

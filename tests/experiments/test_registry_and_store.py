@@ -14,7 +14,7 @@ NAMES = [run.name for run in RUNS]
 
 
 def test_every_run_is_listed_once_with_what_it_needs_before_it():
-    assert len(NAMES) == len(set(NAMES)) == 13
+    assert len(NAMES) == len(set(NAMES)) == 14
     order = [run.name for run in in_order()]
     for run in RUNS:
         for need in run.needs:
@@ -132,8 +132,7 @@ def test_other_settings_are_made_once_in_the_cache(monkeypatch, tmp_path, capfd)
         "run_seconds": pytest.approx(0, abs=5),
     }
     err = capfd.readouterr().err
-    minutes = store.shipped_minutes("tiny-gpt")
-    assert fake.what in err and ("under a minute" if minutes < 1 else "minute") in err
+    assert f"{fake.what}: not yet timed" in err  # the shipped run's time is of other settings
     assert store.report("tiny-gpt", settings)["steps"] == 3 and len(calls) == 1
     folder = store.cache_directory("tiny-gpt", settings)
     assert folder.parent == tmp_path and json.loads((folder / "report.json").read_text())
