@@ -164,7 +164,34 @@ def take_away_line(page_url: str, source: str, config) -> str:
     )
 
 
+TEST_MARKERS = ("<!-- invisible-code-block:", "<!-- skip:", "<!-- wheel-check:")
+
+
+def without_test_markers(markdown: str) -> str:
+    r"""The page without the tests' hidden blocks and markers (HTML comments a reader
+    never sees, which would still be downloaded); fenced code is left as it is.
+
+    >>> without_test_markers("a\n<!-- invisible-code-block: python\nx = 1\n-->\nb")
+    'a\nb'
+    """
+    kept, fence, hidden = [], None, False
+    for line in markdown.splitlines(keepends=True):
+        stripped = line.lstrip()
+        if hidden:
+            hidden = "-->" not in line
+            continue
+        if fence is None and stripped.startswith(TEST_MARKERS):
+            hidden = "-->" not in line
+            continue
+        if stripped.startswith(("```", "~~~")):
+            mark = stripped[:3]
+            fence = mark if fence is None else (None if mark == fence else fence)
+        kept.append(line)
+    return "".join(kept)
+
+
 def on_page_markdown(markdown, page, config, files):
+    markdown = without_test_markers(markdown)
     if page.file.src_uri.startswith("api/"):
         page.meta["search"] = {"exclude": True}  # the reference is in the nav, not in search
     if page.file.src_uri in config.extra["chapters"]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import http.server
 import os
 import shutil
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browsing import launch_chromium, sync_playwright_or_skip
+from tests.browsing import CHROMIUM, launch_chromium, sync_playwright_or_skip
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -94,3 +95,80 @@ def browser():
         chromium = launch_chromium(p)
         yield chromium
         chromium.close()
+
+
+# --- passes that are reused while nothing they depend on changed -------------------------
+#
+# The browser tests (marker ``browser``) and the fingerprints (marker ``reusable``) are
+# deterministic functions of files: the built site, the package, the tests, the pinned
+# tools. A pass is recorded in .make/passed/ under a hash of all of them, and a later run
+# with the same hash skips the test, saying so. Any change to the site, the package, a
+# test or a pin runs them again; a fresh clone (CI) runs them all, and so does
+# BERTGUIDE_RECHECK=1.
+
+PASSED = ROOT / ".make" / "passed"
+_DIGESTS: dict[str, str] = {}
+
+
+def _digest_files(paths) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        name = path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
+        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _code_digest() -> str:
+    """The package, the tests and the pins the reused passes depend on."""
+    if "code" not in _DIGESTS:
+        import torch
+
+        files = [
+            path
+            for folder in ("bertguide", "tests")
+            for path in (ROOT / folder).rglob("*")
+            if path.is_file() and "__pycache__" not in path.parts
+        ]
+        pins = ("conftest.py", "pyproject.toml", "constraints.txt", "package-lock.json")
+        files += [ROOT / name for name in pins]
+        browser = CHROMIUM.stat() if CHROMIUM.exists() else None
+        browser = browser and (browser.st_size, browser.st_mtime)
+        tools = f"{sys.version}|{torch.__version__}|{browser}"
+        _DIGESTS["code"] = _digest_files(sorted(files)) + tools
+    return _DIGESTS["code"]
+
+
+def _site_digest(site: Path) -> str:
+    if str(site) not in _DIGESTS:
+        _DIGESTS[str(site)] = _digest_files(sorted(p for p in site.rglob("*") if p.is_file()))
+    return _DIGESTS[str(site)]
+
+
+@pytest.fixture(autouse=True)
+def _reuse_a_pass(request):
+    """Skip a browser or ``reusable`` test that passed before on the same files."""
+    item = request.node
+    browser = item.get_closest_marker("browser") is not None
+    reusable = browser or item.get_closest_marker("reusable") is not None
+    if not reusable or os.environ.get("BERTGUIDE_RECHECK"):
+        yield
+        return
+    parts = [item.nodeid, _code_digest()]
+    if browser:
+        parts.append(_site_digest(request.getfixturevalue("built_site")))
+    key = hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
+    if (PASSED / key).exists():
+        same = "site, package, tests and tools" if browser else "package, tests and tools"
+        pytest.skip(f"passed before on the same {same} (BERTGUIDE_RECHECK=1 runs it again)")
+    item.passed_marker = PASSED / key
+    yield
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    marker = getattr(item, "passed_marker", None)
+    if marker is not None and report.when == "call" and report.passed:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(item.nodeid + "\n", encoding="utf-8")
+    return report

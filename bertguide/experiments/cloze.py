@@ -77,7 +77,7 @@ def cloze_scores(model, tokenizer=None, items: Sequence[tuple[str, str, str]] = 
     >>> from bertguide.restoring import restored_model
     >>> scores = cloze_scores(restored_model())
     >>> round(scores["top5"] * len(CLOZE))  # sentences with the word in its top five
-    7
+    15
     """
     from bertguide.pretraining import fill_mask
 

@@ -78,6 +78,7 @@ import hashlib
 import importlib
 import inspect
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -227,13 +228,41 @@ def load_all() -> dict[str, Figure]:
 # --- deterministic writing -------------------------------------------------------------
 
 
+_DECIMALS = re.compile(r"-?\d+\.\d{3,}")
+_GEOMETRY = re.compile(r'(\s(?:d|x|y|x1|x2|y1|y2|points)=")([^"]*)"')
+
+
+def _hundredths(match: re.Match) -> str:
+    text = f"{float(match.group()):.2f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
+
+
+def compact_svg(text: str) -> str:
+    r"""matplotlib's SVG with coordinates to 1/100 of a point and no whitespace between
+    tags: the same picture (a figure is a few hundred points wide), 10 to 20 % fewer
+    bytes for a reader to download.
+
+    >>> compact_svg('<svg>\n <path d="M 0.123456 \n L 10 2.5"/>\n</svg>')
+    '<svg><path d="M 0.12 L 10 2.5"/></svg>'
+    """
+    text = _GEOMETRY.sub(
+        lambda m: m.group(1) + _DECIMALS.sub(_hundredths, " ".join(m.group(2).split())) + '"', text
+    )
+    return re.sub(r">\s+<", "><", text)
+
+
 def save_matplotlib(fig, path: Path, fmt: str, salt: str) -> None:
-    """Write ``fig`` as SVG or PNG with no date and stable ids, so the bytes never change."""
+    """Write ``fig`` as SVG (``compact_svg``) or PNG with no date and stable ids, so the
+    bytes never change."""
+    import io
+
     import matplotlib
 
     if fmt == "svg":
         with matplotlib.rc_context({"svg.hashsalt": salt, "svg.fonttype": "path"}):
-            fig.savefig(path, format="svg", metadata={"Date": None})
+            buffer = io.StringIO()
+            fig.savefig(buffer, format="svg", metadata={"Date": None})
+        Path(path).write_text(compact_svg(buffer.getvalue()), encoding="utf-8")
     elif fmt == "png":
         fig.savefig(path, format="png", dpi=PNG_DPI, metadata={"Software": None})
     else:

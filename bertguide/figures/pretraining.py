@@ -216,7 +216,7 @@ def plot_restoring_curves(
     ]
     fig, axes = new_figure(COLUMN_INCHES, 2.9, 1, 2)
     left, right = axes[0]
-    every = max(1, len(steps) // 200)  # at most ~200 points a line: a lighter page
+    every = max(1, len(steps) // 100)  # at most ~100 points a line: a lighter page
     left.plot(steps[::every], loss[::every], color="#90caf9", linewidth=0.6)
     left.plot(steps[::every], smooth[::every], color="#1e88e5", linewidth=1.6)
     left.set_xlabel("step")
