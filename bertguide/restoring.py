@@ -140,7 +140,7 @@ def _check_int(name: str, value, minimum: int) -> None:
 # the ablation measured and the comparison with transformers times.
 DEFAULT_SETTINGS = RestoringSettings()
 # The restored model that ships with the package (fill_mask's default): the same recipe,
-# six times as long (about 20 minutes on 2 idle cores).
+# six times as long (about half an hour of training on 2 idle cores).
 SHIPPED_SETTINGS = DEFAULT_SETTINGS.replace(max_steps=2400, warmup_steps=100, eval_every=200)
 # Turc et al. (2019)'s 4-layer, 128-wide shape, pre-trained from random weights.
 COMPACT_SETTINGS = RestoringSettings(
