@@ -270,6 +270,7 @@ def run_page(
     env: dict[str, str],
     site_url: str = "https://bertguide.github.io/bertguide/",
     sybil=None,
+    notebook=None,
 ) -> PageResult:
     """Run a page's notebook in a fresh kernel of ``python``, in an empty folder, with the
     environment ``env``; report the first cell that fails or prints what the page does
@@ -278,7 +279,8 @@ def run_page(
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     name = _shown(page)
-    notebook = page_notebook(page, site_url, sybil)
+    if notebook is None:  # the page's notebook, unless the caller made it already
+        notebook = page_notebook(page, site_url, sybil)
     blocks, _, _ = visible_blocks(page, sybil)
     # which block (and which of its console commands) each code cell after the install is
     origin = [(block, index) for block in blocks for index in range(len(code_cells(block)))]
@@ -371,12 +373,13 @@ def main(argv: list[str] | None = None) -> int:
         if not blocks:
             print(f"  {_shown(page):36} no visible blocks", flush=True)
             continue
-        key = page_key(venv, page_notebook(page, site_url, sybil))
+        notebook = page_notebook(page, site_url, sybil)
+        key = page_key(venv, notebook)
         if not args.rerun and (memo / key).exists():
             print(f"  {_shown(page):36} unchanged since it passed", flush=True)
             unchanged += 1
             continue
-        result = run_page(page, venv / "bin" / "python", env, site_url, sybil)
+        result = run_page(page, venv / "bin" / "python", env, site_url, sybil, notebook)
         if result.problem is None:
             (memo / key).write_text(f"{result.page} {result.blocks} blocks\n")
         status = "ok" if result.problem is None else "FAILED"

@@ -91,7 +91,11 @@ def is_current(record: dict | None, run: Run) -> bool:
 
 def shipped_minutes(name: str) -> float | None:
     """Minutes the shipped run took on the machine that made it, or None."""
-    record = shipped_record(name)
+    return record_minutes(shipped_record(name))
+
+
+def record_minutes(record: dict | None) -> float | None:
+    """Minutes the run of a shipped record took, or None."""
     seconds = None if record is None else record["provenance"].get("wall_time_s")
     return None if seconds is None else seconds / 60
 
@@ -113,13 +117,14 @@ def made(name: str, settings: Any = None) -> Path:
             f"machine made or train what it needs; give the probed run settings that avoid it"
         )
     # the shipped run's time says how long these settings take only if it made them
-    timed = settings == run.default_settings() and is_current(shipped_record(name), run)
+    record = shipped_record(name)
+    timed = settings == run.default_settings() and is_current(record, run)
     return cached_run(
         cache_directory(name, settings),
         partial(run.compute_function(), settings),
         run.what,
         threads=threads_of(settings),
-        minutes=shipped_minutes(name) if timed else None,
+        minutes=record_minutes(record) if timed else None,
     )
 
 
