@@ -136,6 +136,9 @@ def main(out_dir: Path) -> None:
     if rank == 0:
         torch.save(weights, out_dir / "weights.pt")
     if torch.distributed.is_initialized():
+        # every rank done before any tears down: gloo aborts a rank whose peer has
+        # already closed its connections ("terminate called without an active exception")
+        torch.distributed.barrier()
         torch.distributed.destroy_process_group()
 
 
