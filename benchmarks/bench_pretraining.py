@@ -2,7 +2,7 @@
 
     python benchmarks/bench_pretraining.py [--reference-seconds 180] [--threads 2]
 
-Runs ``bertguide.reference_run.compare`` afresh (never the shipped copy): transformers'
+Runs ``bertguide.experiments.reference_run.compare`` afresh (never the shipped copy): transformers'
 ``BertForPreTraining`` with ``torch.optim.AdamW`` for ``--reference-seconds`` of
 training, then ``restore(DEFAULT_SETTINGS)``, on the same data, batches, masks and seed,
 measured on the same held-out pairs. Prints both curves, the restoring run's held-out
@@ -20,7 +20,7 @@ import sys
 
 import torch
 
-from bertguide.reference_run import GOAL, ComparisonSettings, compare, format_comparison
+from bertguide.experiments.reference_run import GOAL, ComparisonSettings, compare, format_comparison
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,12 +1,20 @@
 """bertguide: BERT from the tokenizer up, in readable PyTorch, proven equal to transformers.
 
-The package has three layers, and the folders show them:
+One kind of code per folder, and the folders show it:
 
-* **the model** (this folder): pure PyTorch, no plotting, importable alone;
-* **the chapters' analysis helpers** (``bertguide.analysis``): they run a real model
-  and measure it (word vectors, embedding parts, model sizes, attention, head patterns);
-* **the pictures** (``bertguide.figures``, one module per chapter) and the interactive
-  views (``bertguide.views``).
+* **the library** (this folder, and ``family/``): what the chapters teach, pure
+  PyTorch, no plotting, no caches, importable alone;
+* **the chapters' analysis helpers** (``analysis/``): they run a real model and
+  measure it (word vectors, embedding parts, model sizes, attention, head patterns);
+* **the experiments** (``experiments/``): everything the site trains or measures, one
+  ``Run`` description each, the one cache of results, the results that ship;
+* **what goes to the browser** (``export/``): the offline attention views, the
+  Playground's ONNX graphs and files;
+* **the pictures** (``figures/``, one module per chapter): drawing only.
+
+Each rule is a test (``tests/test_layout.py``): the library imports nothing from
+``experiments``, ``export`` or ``figures``; ``import bertguide`` imports no experiment;
+no import cycle; no private name used across modules.
 
 Where each chapter lives:
 
@@ -27,45 +35,55 @@ The encoder stack and model sizes        ``config``, ``model``, ``analysis.encod
 Contextual vs static embeddings          ``analysis.contextual``, ``figures.contextual``
 Visualising attention                    ``analysis.attention_maps``,
                                          ``analysis.patterns``,
-                                         ``figures.attention_maps``, ``views``
-Playground: your own sentence            ``playground``, ``playground_heads``,
+                                         ``figures.attention_maps``, ``export.views``
+Playground: your own sentence            ``export.playground``,
+                                         ``export.playground_heads``,
                                          ``figures.playground``
 Pre-training: MLM and NSP                ``masking``, ``pretraining``, ``training``,
-                                         ``restoring``, ``ablation``,
-                                         ``reference_run``, ``cache``,
+                                         ``probing``, ``experiments.restoring``,
+                                         ``experiments.ablation``,
+                                         ``experiments.reference_run``,
                                          ``figures.pretraining``
 Fine-tuning and transfer learning        ``finetuning``, ``words_and_spans``,
-                                         ``sentiment``, ``sentiment_ablation``,
-                                         ``transfer``, ``demo_tasks``,
-                                         ``metrics``, ``figures.finetuning``
+                                         ``metrics``, ``experiments.sentiment``,
+                                         ``experiments.sentiment_ablation``,
+                                         ``experiments.transfer``,
+                                         ``experiments.demo_tasks``,
+                                         ``figures.finetuning``
 The BERT family                          ``family.albert``, ``family.roberta``,
                                          ``family.electra``, ``family.spanbert``,
                                          ``family.distillation`` (and the
                                          pieces they share, ``family.common``);
-                                         the measured runs ``family.runs``,
-                                         ``family.run_helpers``; ``figures.family``
-GPT: the autoregressive branch           ``gpt``, ``generation``, ``history``,
-                                         ``figures.gpt``
+                                         the measured runs
+                                         ``experiments.family_runs``,
+                                         ``experiments.family_helpers``;
+                                         ``figures.family``
+GPT: the autoregressive branch           ``gpt``, ``generation``,
+                                         ``experiments.tiny_gpt``,
+                                         ``figures.history``, ``figures.gpt``
 trained results, shipped and checked     ``experiments``, ``experiments.registry``,
                                          ``experiments.store``,
+                                         ``experiments.cache``,
                                          ``experiments.weights``,
                                          ``experiments.fingerprint``,
                                          ``experiments.refresh``,
                                          ``experiments.cloze``,
-                                         ``experiments.__main__``, ``probing``
+                                         ``experiments.__main__``
 the ``bertguide`` command                ``cli``
 the package's version (one place)        ``version``
 =======================================  ===========================================
 
-``training`` is the one loop that pre-training, fine-tuning and distillation share.
+``training`` is the one loop that pre-training, fine-tuning and distillation share;
+``probing`` lets the experiments record a few exact steps of it.
 
 The top level re-exports the core: configuration, weights, tokenizer and model, the
 training loop, the pre-training tasks and their reader calls (``fill_mask``,
-``next_sentence``), the fine-tuning heads, and the three calls every reader meets
-first (``get_attention``, ``plot_attention``, ``attention_view``). A chapter's own
-helpers are imported from its module, e.g. ``from bertguide.analysis.contextual import
-word_vector``, so that the import line says where the code is. ``import bertguide``
-loads neither matplotlib (figures import it when they draw) nor any figure.
+``next_sentence``, which find the shipped model inside the call), the fine-tuning
+heads, and the three calls every reader meets first (``get_attention``,
+``plot_attention``, ``attention_view``). A chapter's own helpers are imported from
+its module, e.g. ``from bertguide.analysis.contextual import word_vector``, so that
+the import line says where the code is. ``import bertguide`` loads neither
+matplotlib (figures import it when they draw) nor any figure nor any experiment.
 """
 
 from bertguide import corpus
@@ -79,6 +97,7 @@ from bertguide.attention import (
 from bertguide.basic_tokenizer import BasicTokenizer
 from bertguide.config import BertConfig
 from bertguide.embeddings import BertEmbeddings
+from bertguide.export.views import AttentionView, attention_view
 from bertguide.figures.attention_maps import plot_attention
 from bertguide.finetuning import (
     BertForQuestionAnswering,
@@ -105,11 +124,9 @@ from bertguide.pretrained import (
     verify_default,
 )
 from bertguide.pretraining import BertForPreTraining, fill_mask, next_sentence
-from bertguide.restoring import restored_model  # also fill_mask's default
 from bertguide.tokenizer import BatchEncoding, TokenizationSteps, WordPieceTokenizer
 from bertguide.training import TrainingConfig, TrainingHistory, train
 from bertguide.version import __version__
-from bertguide.views import AttentionView, attention_view
 from bertguide.wordpiece_training import train_wordpiece
 
 __all__ = [
@@ -151,7 +168,6 @@ __all__ = [
     "parameter_breakdown",
     "plot_attention",
     "resolve",
-    "restored_model",
     "scaled_dot_product_attention",
     "train",
     "train_wordpiece",

@@ -35,6 +35,7 @@ import torch
 
 from bertguide import figures, pretrained
 from bertguide.analysis.attention_maps import get_attention
+from bertguide.export.views import attention_view
 from bertguide.figures.attention_maps import plot_attention
 from bertguide.model import BertModel
 from bertguide.pretrained import PretrainedModelError
@@ -46,7 +47,6 @@ from bertguide.pretraining import (
 )
 from bertguide.tokenizer import WordPieceTokenizer
 from bertguide.version import __version__
-from bertguide.views import attention_view
 
 EXIT_USAGE = 2
 ATTENTION_FORMATS = (".html", ".svg", ".png")

@@ -28,10 +28,10 @@ UNWANTED_PARTS = ("__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".wheelc
 REQUIRED_IN_WHEEL = (
     "bertguide/__init__.py",
     "bertguide/version.py",
-    "bertguide/_vendor/d3-selection/d3-selection.min.js",
-    "bertguide/_vendor/d3-selection/LICENSE",
-    "bertguide/_vendor/jquery/jquery.slim.min.js",
-    "bertguide/_vendor/jquery/LICENSE.txt",
+    "bertguide/export/vendor/d3-selection/d3-selection.min.js",
+    "bertguide/export/vendor/d3-selection/LICENSE",
+    "bertguide/export/vendor/jquery/jquery.slim.min.js",
+    "bertguide/export/vendor/jquery/LICENSE.txt",
 )
 
 

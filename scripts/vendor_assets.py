@@ -6,13 +6,13 @@ Two sources, one copy each:
   (``npm ci`` reads package-lock.json) and are never committed;
 * the libraries the interactive attention views call (d3's selection module,
   jQuery's slim build) are shipped inside the package, in
-  ``bertguide/_vendor`` (committed, so that ``pip install`` carries them), and the site
+  ``bertguide/export/vendor`` (committed, so that ``pip install`` carries them), and the site
   serves those same files.
 
 Run from the repository root:
 
     python scripts/vendor_assets.py            # fill docs/assets/vendor (git-ignored)
-    python scripts/vendor_assets.py --package  # refresh bertguide/_vendor from node_modules
+    python scripts/vendor_assets.py --package  # refresh bertguide/export/vendor from node_modules
 
 ``--package`` is for a version bump: change package.json, run ``npm install``, then
 this; it copies the files unchanged and writes a NOTICE naming the npm package and
@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 NODE_MODULES = ROOT / "node_modules"
 VENDOR = ROOT / "docs" / "assets" / "vendor"
-PACKAGE_VENDOR = ROOT / "bertguide" / "_vendor"
+PACKAGE_VENDOR = ROOT / "bertguide" / "export" / "vendor"
 
 # node_modules path -> docs/assets/vendor path
 SITE_FILES = {
@@ -53,8 +53,8 @@ SITE_FILES = {
     ),
 }
 
-# npm package -> (its files that bertguide/_vendor/<package>/ holds, unchanged). bertviz's
-# views, as bertguide/views.py patches them, call d3.select (d3 5.16.0 bundles this module
+# npm package -> (its files that bertguide/export/vendor/<package>/ holds, unchanged). bertviz's
+# views, as bertguide/export/views.py patches them, call d3.select (d3 5.16.0 bundles this module
 # at this version) and jQuery's selectors, events and .val(): its slim build has them all.
 PACKAGE_FILES = {
     "d3-selection": ("dist/d3-selection.min.js", "LICENSE"),
@@ -93,7 +93,7 @@ def notice(package: str, version: str, files: tuple[str, ...]) -> str:
 
 
 def vendor_package() -> list[Path]:
-    """Refresh bertguide/_vendor from node_modules: the files unchanged, plus a NOTICE."""
+    """Refresh bertguide/export/vendor from node_modules: the files unchanged, plus a NOTICE."""
     written = []
     for package, files in PACKAGE_FILES.items():
         version = json.loads((_source(package) / "package.json").read_text())["version"]

@@ -35,9 +35,9 @@ MISSING_EXAMPLE: dict[str, str] = {}
 
 # Modules whose examples are not run here, with the reason.
 SKIPPED_MODULES = {
-    "bertguide.restoring": "its examples pre-train a compact BERT (minutes); "
+    "bertguide.experiments.restoring": "its examples pre-train a compact BERT (minutes); "
     "tests/test_pretraining.py covers them",
-    "bertguide.sentiment": "its examples cross-validate four models (minutes); "
+    "bertguide.experiments.sentiment": "its examples cross-validate four models (minutes); "
     "the fine-tuning chapter's tests cover them",
 }
 
@@ -115,7 +115,7 @@ def doctest_modules():
 
 @pytest.mark.parametrize("module_name", doctest_modules())
 def test_docstring_examples_run(module_name):
-    # an example may set environment variables (bertguide.cache's sets BERTGUIDE_CACHE):
+    # an example may set environment variables (bertguide.experiments.cache's sets BERTGUIDE_CACHE):
     # they must not outlive it, or every later test would read another, empty cache
     saved = dict(os.environ)
     module = importlib.import_module(module_name)

@@ -14,8 +14,8 @@ from urllib.parse import urlparse
 
 import pytest
 
-from bertguide import views
 from bertguide.analysis.attention_maps import get_attention
+from bertguide.export import views
 from bertguide.figures.attention_maps import CHICKEN_TIRED, PAIR
 
 ROOT = Path(__file__).resolve().parent.parent

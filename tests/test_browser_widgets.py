@@ -8,12 +8,12 @@ it at a build), served from 127.0.0.1 with no special headers.
 * the tokenizer widget's tokens and ids equal ``WordPieceTokenizer``'s on fixed
   sentences, typed into the page;
 * the attention widget's row (where the selected token looks, in the chosen layer and
-  head) equals ``BertModel``'s within ``bertguide.playground.INT8_TOLERANCE``, and the
+  head) equals ``BertModel``'s within ``bertguide.export.playground.INT8_TOLERANCE``, and the
   head view follows the mouse and the keyboard;
 * the similarity widget's cosines equal PyTorch's within 0.01;
 * the fill-mask panel's top-1 equals the restored model's in PyTorch on the
   pre-training chapter's example, and its P(IsNext) is within
-  ``bertguide.playground_heads.NSP_TOLERANCE`` of PyTorch's. These skip, saying why,
+  ``bertguide.export.playground_heads.NSP_TOLERANCE`` of PyTorch's. These skip, saying why,
   when the heads' export is not in docs/figures or the restored model is not in the
   cache (``bertguide figures`` makes both): the tests never train it;
 * every widget fits 390 px, follows the dark scheme, and is screenshot at 1280 and
@@ -32,9 +32,9 @@ import numpy as np
 import pytest
 import torch
 
-from bertguide import playground as pg
-from bertguide import playground_heads as ph
-from bertguide import restoring
+from bertguide.experiments import restoring
+from bertguide.export import playground as pg
+from bertguide.export import playground_heads as ph
 from bertguide.model import BertModel
 from bertguide.pretraining import BertForPreTraining, fill_mask, next_sentence
 from bertguide.tokenizer import WordPieceTokenizer

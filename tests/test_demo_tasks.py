@@ -12,9 +12,8 @@ import json
 import pytest
 import torch
 
-from bertguide import demo_tasks
 from bertguide.config import BertConfig
-from bertguide.experiments import store
+from bertguide.experiments import demo_tasks, store
 from bertguide.finetuning import (
     IGNORE_INDEX,
     BertForQuestionAnswering,

@@ -25,11 +25,11 @@ import numpy as np
 import pytest
 import torch
 
-from bertguide import views
 from bertguide.analysis.attention_maps import Attention
 from bertguide.analysis.contextual import SenseVectors
 from bertguide.analysis.embeddings import EmbeddingParts
 from bertguide.analysis.patterns import MASS_PATTERNS, PATTERNS, PatternScores
+from bertguide.export import views
 from bertguide.figures import attention_maps as maps
 from bertguide.figures.attention import plot_softmax_scaling
 from bertguide.figures.contextual import plot_word_senses

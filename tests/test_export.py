@@ -1,4 +1,4 @@
-"""The Playground's ONNX export (``bertguide.playground``) and the figure registry's
+"""The Playground's ONNX export (``bertguide.export.playground``) and the figure registry's
 ``kind="file"`` figures that put it into the site.
 
 * a small random ``BertModel`` exported to ONNX gives, under onnxruntime, what PyTorch
@@ -22,8 +22,8 @@ import pytest
 import torch
 
 from bertguide import figures
-from bertguide import playground as pg
 from bertguide.config import BertConfig
+from bertguide.export import playground as pg
 from bertguide.model import BertModel
 from bertguide.pretrained import default_model_dir
 
@@ -251,7 +251,7 @@ def test_export_playground_writes_the_files_or_nothing(tmp_path, monkeypatch):
     assert written == manifest
     model_file = tmp_path / "site" / pg.MODEL_FILE
     assert manifest["bytes"] == model_file.stat().st_size
-    assert manifest["sha256"] == pg._sha256(model_file)
+    assert manifest["sha256"] == pg.sha256_file(model_file)
     assert (tmp_path / "site" / pg.VOCAB_FILE).read_bytes() == (
         default_model_dir() / "vocab.txt"
     ).read_bytes()
@@ -314,7 +314,7 @@ def test_playground_hash_follows_the_model_code_and_onnxruntime(monkeypatch):
     spec = figures.load_all()["playground-model"]
     assert spec.kind == "file" and spec.files == (pg.MODEL_FILE, pg.VOCAB_FILE, pg.MANIFEST_FILE)
     before = figures.input_hash(spec)
-    for module in ("bertguide.model", "bertguide.attention", "bertguide.playground"):
+    for module in ("bertguide.model", "bertguide.attention", "bertguide.export.playground"):
         original = figures._module_source
         monkeypatch.setattr(
             figures,

@@ -12,9 +12,8 @@ import time
 import pytest
 import torch
 
-from bertguide import restoring
-from bertguide.experiments import store, weights
-from bertguide.family import runs
+from bertguide.experiments import family_runs as runs
+from bertguide.experiments import restoring, store, weights
 from bertguide.tokenizer import WordPieceTokenizer
 from tests.test_restoring import TINY
 

@@ -311,7 +311,7 @@ def test_answer_question_maps_offsets_to_the_exact_text(tok):
 
 def test_cross_validation_of_the_quick_models():
     pytest.importorskip("sklearn")
-    from bertguide.sentiment import cross_validate, load_polarity, summary
+    from bertguide.experiments.sentiment import cross_validate, load_polarity, summary
 
     texts, labels = load_polarity()
     assert len(texts) == 200 and sum(labels) == 100
@@ -330,7 +330,7 @@ def test_cross_validation_of_the_quick_models():
 
 
 def test_mean_pooled_features_leave_padding_out(tok):
-    from bertguide.sentiment import mean_pooled_features
+    from bertguide.experiments.sentiment import mean_pooled_features
 
     torch.manual_seed(0)
     model = bg.BertModel(BertConfig(**{**TINY, "vocab_size": len(tok)})).eval()

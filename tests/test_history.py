@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from bertguide.history import GENERATIONS, LANGUAGE_MODELS, by_name, with_parameters
+from bertguide.figures.history import GENERATIONS, LANGUAGE_MODELS, by_name, with_parameters
 
 LINK = re.compile(r"https://\S+[\w/]")
 

@@ -124,20 +124,67 @@ def test_the_cycle_finder_finds_a_cycle(monkeypatch):
     )
 
 
-def test_the_model_layer_does_not_depend_on_analysis_or_figures():
-    model_layer = [
-        n for n in GRAPH if not n.startswith(("bertguide.analysis", "bertguide.figures"))
+FOLDERS = ("analysis", "experiments", "export", "figures")
+
+
+def kind(name: str) -> str:
+    """Which kind of code a module is: its folder, "library", "cli" or "root"."""
+    if name == "bertguide":
+        return "root"
+    if name == "bertguide.cli":
+        return "cli"
+    folder = name.split(".")[1]
+    return folder if folder in FOLDERS else "library"  # the top level and family/
+
+
+# Which kinds each kind may import. The library (the top level and family/) is what the
+# chapters teach, importable without the rest; analysis runs the library; experiments
+# train and measure it; export hands it to the browser; figures draw any of them. The
+# package root re-exports the library and the three calls every reader meets first.
+ALLOWED = {
+    "library": {"library"},
+    "analysis": {"library", "analysis"},
+    "experiments": {"library", "analysis", "experiments"},
+    "export": {"library", "analysis", "export"},
+    "figures": {"library", "analysis", "experiments", "export", "figures"},
+    "root": {"library", "analysis", "export", "figures"},
+    "cli": {"library", "analysis", "experiments", "export", "figures"},
+}
+
+
+def layer_violations(graph: dict[str, set[str]]) -> list[str]:
+    found = []
+    for name, deps in sorted(graph.items()):
+        for dep in sorted(deps - {"bertguide"}):
+            if name.endswith(".__main__") and dep == "bertguide.cli":
+                continue  # `python -m bertguide.experiments` is the command's entry point
+            if kind(dep) not in ALLOWED[kind(name)]:
+                found.append(f"{name} ({kind(name)}) imports {dep} ({kind(dep)})")
+    return found
+
+
+def test_each_folder_imports_only_what_its_kind_may():
+    assert layer_violations(GRAPH) == []
+
+
+def test_the_folder_rule_catches_a_library_module_that_imports_an_experiment():
+    planted = {
+        **GRAPH,
+        "bertguide.model": GRAPH["bertguide.model"] | {"bertguide.experiments.store"},
+    }
+    assert layer_violations(planted) == [
+        "bertguide.model (library) imports bertguide.experiments.store (experiments)"
     ]
-    model_layer = [n for n in model_layer if n not in ("bertguide", "bertguide.views")]
-    model_layer = [n for n in model_layer if n != "bertguide.cli"]
-    for name in model_layer:
-        upward = {
-            d for d in GRAPH[name] if d.startswith(("bertguide.analysis", "bertguide.figures"))
-        }
-        assert not upward, f"{name} imports {upward}"
-    for name in GRAPH:
-        if name.startswith("bertguide.analysis"):
-            assert not {d for d in GRAPH[name] if d.startswith("bertguide.figures")}, name
+
+
+def test_import_bertguide_imports_no_experiment():
+    code = (
+        "import sys, bertguide; "
+        "print(sorted(m for m in sys.modules if m.startswith('bertguide.experiments')))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
 
 
 def test_no_module_imports_matplotlib_at_import_time():

@@ -11,7 +11,7 @@ serves it:
   accents and punctuation) typed into the page, the browser's tokens and ids equal the
   Python tokenizer's, and its attention weights (every layer and head) equal
   onnxruntime's in Python on the same file within ``SAME_FILE_TOLERANCE`` and PyTorch's
-  ``BertModel`` within ``bertguide.playground.INT8_TOLERANCE``;
+  ``BertModel`` within ``bertguide.export.playground.INT8_TOLERANCE``;
 * the head view follows the keyboard, the similarity panel equals PyTorch's cosines, the
   page switches to the dark scheme and fits a 390 px screen;
 * every request went to 127.0.0.1, and no script error happened.
@@ -33,7 +33,7 @@ import numpy as np
 import pytest
 import torch
 
-from bertguide import playground as pg
+from bertguide.export import playground as pg
 from bertguide.model import BertModel
 from bertguide.tokenizer import WordPieceTokenizer
 

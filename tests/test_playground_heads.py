@@ -1,4 +1,4 @@
-"""The fill-mask and next-sentence file (``bertguide.playground_heads``) on a stand-in.
+"""The fill-mask and next-sentence file (``bertguide.export.playground_heads``) on a stand-in.
 
 A 1-layer, 64-wide ``BertForPreTraining`` with the embedded vocabulary (random weights,
 seeded) stands in for the restored model, so that no test trains it: the export keeps
@@ -17,9 +17,9 @@ import pytest
 import torch
 
 from bertguide import figures
-from bertguide import playground_heads as ph
 from bertguide.config import BertConfig
-from bertguide.playground import int8_weights, session
+from bertguide.export import playground_heads as ph
+from bertguide.export.playground import int8_weights, session
 from bertguide.pretraining import BertForPreTraining, fill_mask, next_sentence
 from bertguide.tokenizer import WordPieceTokenizer
 
@@ -134,4 +134,6 @@ def test_the_figure_follows_the_restored_model():
     spec = figures.load_all()["playground-heads"]
     assert spec.kind == "file"
     assert set(spec.outputs) == {ph.HEADS_MODEL_FILE, ph.HEADS_MANIFEST_FILE}
-    assert {"bertguide.restoring", "bertguide.playground_heads"} <= set(spec.depends)
+    assert {"bertguide.experiments.restoring", "bertguide.export.playground_heads"} <= set(
+        spec.depends
+    )

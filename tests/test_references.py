@@ -4,7 +4,7 @@ A page that cites a paper by its arXiv or ACL Anthology address must find the sa
 address on ``docs/references.md``; the check reads every Markdown page and notebook.
 Each entry's "cited by" pages are checked against the chapters too: every chapter that
 links the paper is named, and every chapter named links it, names it, or (marked
-"history table") takes it from ``bertguide/history.py``.
+"history table") takes it from ``bertguide/figures/history.py``.
 """
 
 from __future__ import annotations

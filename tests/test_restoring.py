@@ -18,7 +18,7 @@ import pytest
 import torch
 from torch import nn
 
-from bertguide import ablation, cache, restoring
+from bertguide.experiments import ablation, cache, restoring
 from bertguide.pretraining import (
     BertForPreTraining,
     default_pretraining_model,
@@ -352,11 +352,11 @@ def test_ablation_tables_combine_by_label():
     assert (rows[1].pairs_per_second, rows[1].steps, rows[1].mlm_accuracy) == (40.0, 300, 0.2)
 
 
-# --- the comparison with transformers (bertguide.reference_run) -----------------------------
+# --- the comparison with transformers (bertguide.experiments.reference_run) ---
 
 
 def test_time_to_reach_interpolates_between_evaluations():
-    from bertguide.reference_run import time_to_reach
+    from bertguide.experiments.reference_run import time_to_reach
 
     curve = [
         {"train_s": 0.0, "mlm_accuracy": 0.05},
@@ -370,7 +370,7 @@ def test_time_to_reach_interpolates_between_evaluations():
 
 
 def test_the_comparison_reads_as_three_lines_with_the_ratio():
-    from bertguide.reference_run import format_comparison
+    from bertguide.experiments.reference_run import format_comparison
 
     report = {
         "target": 0.2,

@@ -13,12 +13,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from bertguide import sentiment, sentiment_ablation
 from bertguide.config import BertConfig
-from bertguide.experiments import store
+from bertguide.experiments import sentiment, sentiment_ablation, store
+from bertguide.experiments.sentiment import FineTuneSettings, MeanPooledClassifier
 from bertguide.finetuning import BertForSequenceClassification
 from bertguide.model import BertModel
-from bertguide.sentiment import FineTuneSettings, MeanPooledClassifier
 from bertguide.tokenizer import WordPieceTokenizer
 
 FAST = FineTuneSettings(num_epochs=1, batch_size=8, learning_rate=1e-3, threads=1)

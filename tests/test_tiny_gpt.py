@@ -11,9 +11,9 @@ import math
 
 import torch
 
-from bertguide import history
-from bertguide.figures import gpt as gpt_figures
-from bertguide.figures.gpt import byte_windows, to_hf_state_dict, unigram_loss
+from bertguide.experiments import tiny_gpt as tiny_gpt_run
+from bertguide.experiments.tiny_gpt import byte_windows, to_hf_state_dict, unigram_loss
+from bertguide.figures import history
 from bertguide.gpt import GPT2LMHeadModel, GPTConfig, convert_hf_gpt2_state_dict
 
 
@@ -52,6 +52,6 @@ def test_the_checkpoint_is_transformers_gpt2():
 
 
 def test_the_docstring_examples_hold():
-    for module in (history, gpt_figures):
+    for module in (history, tiny_gpt_run):
         results = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
         assert results.failed == 0 and results.attempted > 0, module.__name__

@@ -13,12 +13,11 @@ import json
 import pytest
 import torch
 
-from bertguide import transfer
 from bertguide.config import BertConfig
-from bertguide.experiments import store
+from bertguide.experiments import store, transfer
+from bertguide.experiments.sentiment import FineTuneSettings, load_polarity, stratified_folds
 from bertguide.finetuning import BertForSequenceClassification
 from bertguide.model import BertModel
-from bertguide.sentiment import FineTuneSettings, load_polarity, stratified_folds
 from bertguide.tokenizer import WordPieceTokenizer
 
 RECIPE = FineTuneSettings(num_epochs=1, batch_size=4, learning_rate=1e-3, threads=1)

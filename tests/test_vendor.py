@@ -1,4 +1,4 @@
-"""The d3 and jQuery files shipped in bertguide/_vendor are the npm releases the lock file
+"""The d3 and jQuery files shipped in bertguide/export/vendor are the npm releases the lock file
 pins, byte for byte, with their licences, and a plain install carries them."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from bertguide import views
+from bertguide.export import views
 
 ROOT = Path(__file__).resolve().parent.parent
-VENDOR = ROOT / "bertguide" / "_vendor"
+VENDOR = ROOT / "bertguide" / "export" / "vendor"
 NODE_MODULES = ROOT / "node_modules"
 
 sys.path.insert(0, str(ROOT / "scripts"))

@@ -15,8 +15,8 @@ import pytest
 import torch
 
 import bertguide as bg
-from bertguide import views
 from bertguide.analysis import patterns
+from bertguide.export import views
 from bertguide.figures.attention_maps import plot_attention_grid, plot_head_view
 
 matplotlib.use("Agg")
@@ -215,7 +215,7 @@ def test_views_get_distinct_ids_and_use_the_packages_libraries(tired):
     id1 = re.search(r'id="([^"]+)"', first).group(1)
     id2 = re.search(r'id="([^"]+)"', second).group(1)
     assert id1 != id2 and _data(first)["params"]["root_div_id"] == id1
-    vendor = importlib.resources.files("bertguide").joinpath("_vendor")
+    vendor = importlib.resources.files("bertguide.export").joinpath("vendor")
     for paths in views.LIBRARIES.values():
         for path in paths:  # inside: the package's files, byte for byte
             assert vendor.joinpath(path).read_text(encoding="utf-8") in view.html

@@ -6,7 +6,7 @@ Chapter: Visualising attention. Dimensions: L = layers, N = heads, T = tokens.
 the weights, one (L, N, T, T) tensor whose row ``[l, n, i]`` is where token ``i`` looks
 in layer ``l``, head ``n`` (it sums to 1). ``token_by_layer`` reduces it to where one
 token looks in each layer. The drawings are in ``bertguide.figures.attention_maps``,
-the interactive views in ``bertguide.views``, the head-pattern scores in
+the interactive views in ``bertguide.export.views``, the head-pattern scores in
 ``bertguide.analysis.patterns``.
 
 Left out: attention rollout and flow, and gradient-based attributions.

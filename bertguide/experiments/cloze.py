@@ -74,7 +74,7 @@ def cloze_scores(model, tokenizer=None, items: Sequence[tuple[str, str, str]] = 
     Returns ``{"top1": share, "top5": share, "kinds": {kind: {"top1", "top5", "n"}},
     "guesses": [[sentence, expected, [five guesses]], ...]}``.
 
-    >>> from bertguide.restoring import restored_model
+    >>> from bertguide.experiments.restoring import restored_model
     >>> scores = cloze_scores(restored_model())
     >>> round(scores["top5"] * len(CLOZE))  # sentences with the word in its top five
     15

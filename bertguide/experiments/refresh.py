@@ -21,9 +21,9 @@ import shutil
 import time
 from collections.abc import Callable, Sequence
 
-from bertguide.cache import load_average
 from bertguide.experiments import fingerprint as fp
 from bertguide.experiments import store, weights
+from bertguide.experiments.cache import load_average
 from bertguide.experiments.fingerprint import leaves
 from bertguide.experiments.registry import RUNS, Run, get_run, in_order
 
@@ -100,8 +100,8 @@ def ship(run: Run, report: dict, provenance: dict, folder=None) -> None:
     }
     if run.weights == "shipped":
         if run.name == "restored-heads":
+            from bertguide.experiments.restoring import decision_batches
             from bertguide.pretraining import BertForPreTraining
-            from bertguide.restoring import decision_batches
 
             model = BertForPreTraining.from_pretrained(folder)
             record["weights"] = weights.pack_restored(model, decision_batches())
@@ -109,7 +109,7 @@ def ship(run: Run, report: dict, provenance: dict, folder=None) -> None:
             record["weights"] = weights.pack_whole(folder, run.name)
     record["fingerprint"] = fp.fingerprint(run)
     store.write_record(run.name, record)
-    from bertguide import restoring
+    from bertguide.experiments import restoring
 
     restoring.forget_loaded()  # later runs read the weights just written
 

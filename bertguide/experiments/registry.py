@@ -79,8 +79,8 @@ class Run:
         return resolve(self.probe)(self.default_settings() if settings is None else settings)
 
 
-_R = "bertguide.restoring"
-_FAMILY = "bertguide.family.runs"
+_R = "bertguide.experiments.restoring"
+_FAMILY = "bertguide.experiments.family_runs"
 # Held-out accuracies move by a point or two from machine to machine; ratios and
 # timings by more. A pattern names the numbers a page states in words.
 _ACCURACY = 0.03
@@ -121,9 +121,9 @@ RUNS: tuple[Run, ...] = (
         "restoring-vs-transformers",
         1,
         "timing the restoring run against transformers' BertForPreTraining",
-        "bertguide.reference_run:DEFAULT_COMPARISON",
-        "bertguide.reference_run:run_to_folder",
-        "bertguide.reference_run:probe_settings",
+        "bertguide.experiments.reference_run:DEFAULT_COMPARISON",
+        "bertguide.experiments.reference_run:run_to_folder",
+        "bertguide.experiments.reference_run:probe_settings",
         tolerances={"target": _ACCURACY, "bertguide.mlm_accuracy": _ACCURACY, "ratio": 0.25},
         chapter="pretraining.md",
     ),
@@ -131,9 +131,9 @@ RUNS: tuple[Run, ...] = (
         "sentiment-cv",
         1,
         "cross-validating four sentiment models",
-        "bertguide.sentiment:DEFAULT_CROSS_VALIDATION",
-        "bertguide.sentiment:run_to_folder",
-        "bertguide.sentiment:probe_settings",
+        "bertguide.experiments.sentiment:DEFAULT_CROSS_VALIDATION",
+        "bertguide.experiments.sentiment:run_to_folder",
+        "bertguide.experiments.sentiment:probe_settings",
         tolerances={"results.bert_finetuned.*": 0.1, "results.bert_features_logreg.*": 0.1},
         chapter="finetuning.md",
     ),
@@ -141,9 +141,9 @@ RUNS: tuple[Run, ...] = (
         "transfer-curves",
         1,
         "fine-tuning 4 encoders on 4 training sizes",
-        "bertguide.transfer:DEFAULT_TRANSFER",
-        "bertguide.transfer:run_to_folder",
-        "bertguide.transfer:probe_settings",
+        "bertguide.experiments.transfer:DEFAULT_TRANSFER",
+        "bertguide.experiments.transfer:run_to_folder",
+        "bertguide.experiments.transfer:probe_settings",
         needs=("compact-student",),
         tolerances={"accuracy.*.*": 0.1},
         chapter="finetuning.md",
@@ -153,9 +153,9 @@ RUNS: tuple[Run, ...] = (
             f"demo-{task}",
             1,
             f"fine-tuning the {task} demonstration head",
-            f"bertguide.demo_tasks:DEFAULT_RUNS.{task}",
-            "bertguide.demo_tasks:run_to_folder",
-            "bertguide.demo_tasks:probe_settings",
+            f"bertguide.experiments.demo_tasks:DEFAULT_RUNS.{task}",
+            "bertguide.experiments.demo_tasks:run_to_folder",
+            "bertguide.experiments.demo_tasks:probe_settings",
             tolerances={"loss.-1": 0.1, "seed_answer.*": 0.1},
             chapter="finetuning.md",
         )
@@ -211,9 +211,9 @@ RUNS: tuple[Run, ...] = (
         "tiny-gpt",
         1,
         "training the tiny GPT on bytes",
-        "bertguide.figures.gpt:DEFAULT_SETTINGS",
-        "bertguide.figures.gpt:run_to_folder",
-        "bertguide.figures.gpt:probe_settings",
+        "bertguide.experiments.tiny_gpt:DEFAULT_SETTINGS",
+        "bertguide.experiments.tiny_gpt:run_to_folder",
+        "bertguide.experiments.tiny_gpt:probe_settings",
         weights="shipped",
         tolerances={"heldout_loss": 0.05},
         chapter="gpt.md",

@@ -7,7 +7,7 @@ A run's result is found in this order:
    time), the run's ``identity`` and ``fingerprint`` when it was made. It is used when
    its identity is the run's identity now. The weights a reader's examples need ship
    beside it (``bertguide/data/weights/``, see ``bertguide.experiments.weights``).
-2. **cache**: ``cache_root()/<name>-<identity>/`` (``bertguide.cache``), made by running
+2. **cache**: ``cache_root()/<name>-<identity>/`` (``bertguide.experiments.cache``), made by running
    the run once on this machine, announced on stderr with the measured length of the
    shipped run. Used for settings other than the shipped ones, for checkpoints that
    do not ship, and for a shipped result whose identity no longer matches (its
@@ -35,7 +35,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bertguide.cache import cache_root, cached_run, read_report
+from bertguide.experiments.cache import cache_root, cached_run, read_report
 from bertguide.experiments.registry import Run, get_run
 from bertguide.pretrained import EXPECTED_SHA256
 from bertguide.pretraining import SHIPPED as DATA  # the package's data folder, named once

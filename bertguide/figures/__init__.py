@@ -108,7 +108,7 @@ FIGURE_MODULES: tuple[str, ...] = (
 DEFAULT_DEPENDS = (
     "bertguide.figures",
     "bertguide.figures.style",
-    "bertguide.views",
+    "bertguide.export.views",
     "bertguide.analysis",
     "bertguide.analysis.attention_maps",
     "bertguide.analysis.contextual",

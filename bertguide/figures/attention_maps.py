@@ -12,7 +12,7 @@ from an ``Attention`` (``bertguide.analysis.attention_maps.get_attention``):
   ``bertguide.analysis.patterns``.
 
 Then the chapter's site figures, including two interactive views from
-``bertguide.views``.
+``bertguide.export.views``.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from bertguide.analysis.attention_maps import (
     token_by_layer,
 )
 from bertguide.analysis.patterns import MASS_PATTERNS, PATTERNS, default_scores
+from bertguide.export.views import attention_view
 from bertguide.figures import figure
 from bertguide.figures.style import (
     CMAP,
@@ -39,7 +40,6 @@ from bertguide.figures.style import (
     new_figure,
     style_ticks,
 )
-from bertguide.views import attention_view
 
 # A head must send at least this share of attention to a pattern's target to be drawn
 # as an example of it.

@@ -4,9 +4,9 @@
 text, against the clipped geometric law they follow; ``family-albert-parameters``:
 BERT-base and ALBERT-base part by part; ``family-electra-probe``: the polarity probe
 of ELECTRA's and BERT's encoders along the same training steps, read from the cached
-run of ``bertguide.family.runs`` (run when missing, a few minutes on 2 CPU cores).
+run of ``bertguide.experiments.family_runs`` (run when missing, a few minutes on 2 CPU cores).
 ``family-distillation``: the distilled student against its teacher before and after
-the run of ``bertguide.family.runs`` (agreement, sentence cosine, MLM accuracy,
+the run of ``bertguide.experiments.family_runs`` (agreement, sentence cosine, MLM accuracy,
 speed-up), read from the cached run.
 
 Left out: pictures of the runs' learning curves (the reports keep them).
@@ -25,7 +25,7 @@ BERT_COLOUR, VARIANT_COLOUR, LAW_COLOUR = "#90a4ae", "#1e63c4", "#c62828"
 def span_lengths(sequences: int = 400, max_length: int = 128, seed: int = 0) -> torch.Tensor:
     """The lengths (in words) of every span ``span_mask`` draws on ``sequences`` packed
     training sequences of the offline corpus, each masked once: (number of spans,)."""
-    from bertguide.family.runs import packed
+    from bertguide.experiments.family_runs import packed
     from bertguide.family.spanbert import span_mask
     from bertguide.masking import PreTrainingCollator
     from bertguide.tokenizer import WordPieceTokenizer
@@ -165,7 +165,7 @@ def plot_distillation(report: dict):
 
 
 DEPENDS = (
-    "bertguide.family.runs",
+    "bertguide.experiments.family_runs",
     "bertguide.family.spanbert",
     "bertguide.family.albert",
     "bertguide.family.common",
@@ -190,13 +190,13 @@ def _fig_albert_parameters():
 
 @figure("family-electra-probe", depends=DEPENDS)
 def _fig_electra_probe():
-    from bertguide.family.runs import run_report
+    from bertguide.experiments.family_runs import run_report
 
     return plot_probe_curves(run_report("electra"))
 
 
 @figure("family-distillation", depends=DEPENDS)
 def _fig_distillation():
-    from bertguide.family.runs import run_report
+    from bertguide.experiments.family_runs import run_report
 
     return plot_distillation(run_report("distillation"))

@@ -4,7 +4,7 @@
   (2019, figure 4), drawn here: which output vectors each head reads and what it says.
 * ``finetuning-learning-curves``: held-out sentiment accuracy against the number of
   labelled sentences, for two encoder shapes, each pre-trained and random
-  (``bertguide.transfer``; the first build measures them, a few minutes, cached).
+  (``bertguide.experiments.transfer``; the first build measures them, a few minutes, cached).
 
 Left out: the training curves of the demonstration heads (they are a few steps each).
 """
@@ -117,7 +117,9 @@ def plot_learning_curves(report: dict):
     """Held-out accuracy against labelled training sentences (log scale), one line per
     encoder of ``report["accuracy"]``, and the majority guess (0.5)."""
     if not report.get("accuracy") or not report.get("sizes"):
-        raise ValueError("report must hold 'sizes' and 'accuracy' (see bertguide.transfer)")
+        raise ValueError(
+            "report must hold 'sizes' and 'accuracy' (see bertguide.experiments.transfer)"
+        )
     fig, axes = new_figure(COLUMN_INCHES, 3.4)
     ax = axes[0, 0]
     sizes = report["sizes"]
@@ -139,7 +141,11 @@ def plot_learning_curves(report: dict):
     return fig
 
 
-FIGURE_DEPENDS = ("bertguide.transfer", "bertguide.sentiment", "bertguide.restoring")
+FIGURE_DEPENDS = (
+    "bertguide.experiments.transfer",
+    "bertguide.experiments.sentiment",
+    "bertguide.experiments.restoring",
+)
 
 
 @figure("finetuning-heads")
@@ -149,6 +155,6 @@ def _fig_heads():
 
 @figure("finetuning-learning-curves", depends=FIGURE_DEPENDS, versioned=("safetensors",))
 def _fig_learning_curves():
-    from bertguide.transfer import transfer_report
+    from bertguide.experiments.transfer import transfer_report
 
     return plot_learning_curves(transfer_report())

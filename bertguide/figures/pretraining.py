@@ -5,7 +5,7 @@
 masked by ``bertguide.masking.mask_tokens``); ``plot_pretraining_heads`` draws the two
 heads on top of the encoder (``pretraining-heads``); ``plot_restoring_curves`` draws a
 restoring run's training loss and held-out accuracy (``restoring-curves``: the run of
-``bertguide.restoring`` that gives ``fill_mask`` its default model, read from the
+``bertguide.experiments.restoring`` that gives ``fill_mask`` its default model, read from the
 per-user cache, or run once when it is missing) and ``compact-student-curves`` the
 compact student's pre-training from scratch, for the fine-tuning chapter.
 """
@@ -202,7 +202,7 @@ def _fig_heads():
 def plot_restoring_curves(
     report: dict, title: str = "", targets: dict | None = None, shorter: dict | None = None
 ):
-    """Two panels from a run's report (``bertguide.restoring.restore``): the training
+    """Two panels from a run's report (``bertguide.experiments.restoring.restore``): the training
     loss per step (thin) and its moving average (thick); the held-out MLM top-1 and
     NSP accuracy at each evaluation, with ``targets`` as dashed lines, and those of
     ``shorter``, the report of a shorter run, as hollow points on a dotted line."""
@@ -263,8 +263,8 @@ def plot_restoring_curves(
 
 
 _RUN_DEPENDS = (
-    "bertguide.restoring",
-    "bertguide.cache",
+    "bertguide.experiments.restoring",
+    "bertguide.experiments.cache",
     "bertguide.training",
     "bertguide.masking",
     "bertguide.pretraining",
@@ -273,7 +273,7 @@ _RUN_DEPENDS = (
 
 @figure("restoring-curves", depends=_RUN_DEPENDS)
 def _fig_restoring():
-    from bertguide.restoring import DEFAULT_SETTINGS, restoring_report
+    from bertguide.experiments.restoring import DEFAULT_SETTINGS, restoring_report
 
     report = restoring_report()
     minutes = report["train_time_s"] / 60
@@ -285,7 +285,7 @@ def _fig_restoring():
 
 @figure("compact-student-curves", depends=_RUN_DEPENDS)
 def _fig_compact():
-    from bertguide.restoring import compact_report
+    from bertguide.experiments.restoring import compact_report
 
     report = compact_report()
     minutes = report["train_time_s"] / 60
@@ -295,7 +295,7 @@ def _fig_compact():
 
 def plot_time_to_accuracy(report: dict):
     """Held-out MLM top-1 against training seconds for both runs of a comparison
-    (``bertguide.reference_run.compare``), with the reference's final accuracy dashed
+    (``bertguide.experiments.reference_run.compare``), with the reference's final accuracy dashed
     and the moment bertguide's run reached it marked."""
     curves = report.get("reference_curve"), report.get("bertguide_curve")
     if not all(curves):
@@ -332,8 +332,8 @@ def plot_time_to_accuracy(report: dict):
     return fig
 
 
-@figure("restoring-vs-transformers", depends=(*_RUN_DEPENDS, "bertguide.reference_run"))
+@figure("restoring-vs-transformers", depends=(*_RUN_DEPENDS, "bertguide.experiments.reference_run"))
 def _fig_time_to_accuracy():
-    from bertguide.reference_run import comparison_report
+    from bertguide.experiments.reference_run import comparison_report
 
     return plot_time_to_accuracy(comparison_report())

@@ -12,9 +12,9 @@ import sys
 
 import pytest
 
-from bertguide import basic_tokenizer, masking, probing, restoring, training
+from bertguide import basic_tokenizer, masking, probing, training
 from bertguide.experiments import fingerprint as fp
-from bertguide.experiments import store
+from bertguide.experiments import restoring, store
 from bertguide.experiments.registry import RUNS, get_run
 
 # deterministic given the package, the tests and torch: a pass is reused until one changes
@@ -82,8 +82,8 @@ def test_a_pure_refactor_keeps_every_result(monkeypatch, recorded, tmp_path):
     moved = tmp_path / "moved_restoring.py"
     moved.write_text(
         '"""The restoring run, moved."""\n'
-        "from bertguide.restoring import probe_settings as small\n"
-        "from bertguide.restoring import run_to_folder as compute\n"
+        "from bertguide.experiments.restoring import probe_settings as small\n"
+        "from bertguide.experiments.restoring import run_to_folder as compute\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     run = dataclasses.replace(

@@ -37,7 +37,7 @@ def toy(monkeypatch, tmp_path):
     monkeypatch.setattr(registry, "BY_NAME", {"toy": run})
     monkeypatch.setattr(store, "SHIPPED", tmp_path / "shipped")
     monkeypatch.setenv("BERTGUIDE_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr("bertguide.restoring.forget_loaded", lambda: None)
+    monkeypatch.setattr("bertguide.experiments.restoring.forget_loaded", lambda: None)
     return run
 
 

@@ -85,11 +85,11 @@ def test_shipped_reports_are_read_without_training(monkeypatch, tmp_path):
         raise AssertionError(f"run {name} was made, not read")
 
     monkeypatch.setattr(store, "made", refuse)
-    from bertguide.family.runs import run_report
-    from bertguide.reference_run import comparison_report
-    from bertguide.restoring import compact_report, restoring_report
-    from bertguide.sentiment import cross_validated
-    from bertguide.transfer import transfer_report
+    from bertguide.experiments.family_runs import run_report
+    from bertguide.experiments.reference_run import comparison_report
+    from bertguide.experiments.restoring import compact_report, restoring_report
+    from bertguide.experiments.sentiment import cross_validated
+    from bertguide.experiments.transfer import transfer_report
 
     assert restoring_report()["steps"] == get_run("restored-heads").default_settings().max_steps
     assert compact_report()["parameters"] > 0

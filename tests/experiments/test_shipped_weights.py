@@ -41,7 +41,7 @@ def test_a_damaged_weights_file_is_refused(monkeypatch, tmp_path):
 def test_the_shipped_weights_decide_as_the_trained_float32_model(restored):
     """Top-5 tokens at 64 held-out pairs' masked positions and their IsNext decisions."""
     entry = store.shipped_record("restored-heads")["weights"]
-    from bertguide.restoring import decision_batches
+    from bertguide.experiments.restoring import decision_batches
 
     found = weights.decisions(restored, decision_batches())
     found = weights.agreement(found, entry["decisions"])
@@ -62,7 +62,7 @@ def test_only_what_training_changed_ships(restored):
 
 def test_fill_mask_uses_the_shipped_model_and_trains_nothing(monkeypatch, tmp_path):
     import bertguide as bg
-    from bertguide import restoring
+    from bertguide.experiments import restoring
 
     monkeypatch.setenv("BERTGUIDE_CACHE", str(tmp_path))
     restoring.forget_loaded()
@@ -89,7 +89,7 @@ def test_the_shipped_cloze_scores_are_the_shipped_models(restored):
 
 
 def test_the_tiny_gpt_ships_whole():
-    from bertguide.figures.gpt import tiny_gpt
+    from bertguide.experiments.tiny_gpt import tiny_gpt
 
     model, report = tiny_gpt()
     assert weights.weights_path("tiny-gpt").stat().st_size < MB

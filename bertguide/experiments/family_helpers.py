@@ -1,11 +1,11 @@
-"""The pieces the BERT family's measured runs share (``bertguide.family.runs``).
+"""The pieces the BERT family's measured runs share (``bertguide.experiments.family_runs``).
 
 Serves the chapter "The BERT family": encoding and masking batches, small BERTs from
 scratch with the vocabulary of their text, mean pooling, MLM accuracy, best-of timing,
 one call of the training loop, and saving a run. Dimension legend: B = batch,
 T = tokens, C = hidden size, V = vocabulary.
 
-Left out: anything a single run needs (see ``bertguide.family.runs``).
+Left out: anything a single run needs (see ``bertguide.experiments.family_runs``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from bertguide.cache import load_average
+from bertguide.experiments.cache import load_average
 from bertguide.masking import MaskingVocab, PreTrainingCollator, mask_examples
 from bertguide.pretraining import BertForPreTraining
 from bertguide.tokenizer import WordPieceTokenizer
@@ -67,7 +67,7 @@ def masked_batches(examples: list[dict], tok, seed: int, batch_size: int = 32) -
 
 def small_bert(architecture: tuple[int, int, int], vocab_size: int, seed: int):
     """A ``BertForPreTraining`` of (layers, hidden, heads), seeded, without dropout."""
-    from bertguide.restoring import architecture_config
+    from bertguide.experiments.restoring import architecture_config
 
     torch.manual_seed(seed)
     config = architecture_config(architecture, vocab_size)

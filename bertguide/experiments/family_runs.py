@@ -15,7 +15,8 @@ one thread and know only the K tokens of their text, ``compact_vocab``):
 
 ``run_report(name)`` returns a run's report (settings, measures, ``wall_time_s``, the
 load average): the one that ships with the package (``bertguide.experiments``), or for
-settings of your own, run once on this machine and cached. ``python -m bertguide.family.runs``
+settings of your own, run once on this machine and cached.
+``python -m bertguide.experiments.family_runs``
 prints every result. Dimension legend: B = batch, T = tokens, C = hidden size,
 M = masked positions, V = vocabulary, N = sentences.
 
@@ -39,15 +40,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from bertguide.corpus import sentence_documents
-from bertguide.family.distillation import (
-    BiLstmClassifier,
-    cosine_embedding_loss,
-    distilbert_student,
-    soft_target_loss,
-)
-from bertguide.family.electra import ElectraGeneratorDiscriminator, make_generator_config
-from bertguide.family.roberta import DynamicMasking, StaticMasking, mlm_only_loss
-from bertguide.family.run_helpers import (
+from bertguide.experiments.family_helpers import (
     best_time,
     compact_vocab,
     encode_all,
@@ -58,6 +51,14 @@ from bertguide.family.run_helpers import (
     small_bert,
     timed,
 )
+from bertguide.family.distillation import (
+    BiLstmClassifier,
+    cosine_embedding_loss,
+    distilbert_student,
+    soft_target_loss,
+)
+from bertguide.family.electra import ElectraGeneratorDiscriminator, make_generator_config
+from bertguide.family.roberta import DynamicMasking, StaticMasking, mlm_only_loss
 from bertguide.masking import IGNORE_INDEX, PreTrainingCollator
 from bertguide.model import BertModel, count_parameters
 from bertguide.pretraining import BertForPreTraining
@@ -223,7 +224,7 @@ def agreement(student, teacher, batches, temperature: float = 2.0) -> dict:
 
 def run_distillation(settings: DistillationSettings = DistillationSettings()):
     """Distil the restored teacher into a 3-layer DistilBERT; return (student, report)."""
-    from bertguide.restoring import restored_model
+    from bertguide.experiments.restoring import restored_model
 
     tok = WordPieceTokenizer.from_pretrained()
     teacher = restored_model().eval()
@@ -263,7 +264,7 @@ def run_distillation(settings: DistillationSettings = DistillationSettings()):
 
 def run_roberta(settings: RobertaSettings = RobertaSettings()):
     """Train one small BERT per masking scheme, same steps; return (dynamic model, report)."""
-    from bertguide.restoring import unigram_log_frequencies
+    from bertguide.experiments.restoring import unigram_log_frequencies
 
     tok, s = WordPieceTokenizer.from_pretrained(), settings
     data = packed("train", s.sequences, tok, s.max_length, s.seed)
@@ -311,7 +312,7 @@ def probe_accuracy(encoder: nn.Module, examples: list[dict], folds: int, seed: i
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from bertguide.sentiment import load_polarity
+    from bertguide.experiments.sentiment import load_polarity
 
     labels = load_polarity()[1]
     features = pooled_from_ids(encoder, examples).numpy()  # (N, C)
@@ -342,7 +343,7 @@ def replaced_token_accuracy(model: ElectraGeneratorDiscriminator, batches) -> di
 
 def run_electra(settings: ElectraSettings = ElectraSettings()):
     """ELECTRA and MLM from scratch on the same batches; return (discriminator, report)."""
-    from bertguide.sentiment import load_polarity
+    from bertguide.experiments.sentiment import load_polarity
 
     full, s = WordPieceTokenizer.from_pretrained(), settings
     data = packed("train", s.steps * s.batch_size, full, s.max_length, s.seed)
@@ -446,7 +447,7 @@ def run_tang(settings: TangSettings = TangSettings()):
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
 
-    from bertguide.sentiment import load_polarity, mean_pooled_features
+    from bertguide.experiments.sentiment import load_polarity, mean_pooled_features
 
     s, tok, rng = settings, WordPieceTokenizer.from_pretrained(), random.Random(settings.seed)
     bert = BertModel.from_pretrained().eval()
@@ -570,7 +571,8 @@ def summary(report: dict, prefix: str = "") -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m bertguide.family.runs [NAME ...]``: print the results (runs if needed)."""
+    """``python -m bertguide.experiments.family_runs [NAME ...]``: print the results
+    (runs if needed)."""
     parser = argparse.ArgumentParser(description="The BERT family's measured runs.")
     parser.add_argument("names", nargs="*", help=f"some of {', '.join(RUNS)} (default: all)")
     names = parser.parse_args(argv).names or list(RUNS)

@@ -16,7 +16,7 @@ with the package's own loop (``bertguide.training.train``) on the offline corpus
               and NSP accuracy over the pairs
 
 The choices of ``DEFAULT_SETTINGS``; what each is worth is measured by
-``bertguide.ablation`` (``python -m bertguide.ablation`` prints the table):
+``bertguide.experiments.ablation`` (``python -m bertguide.experiments.ablation`` prints the table):
 
 * the decoder scores the ~15 % masked positions only (``BertForPreTraining`` does that
   when labels are given), not all B x T positions;
@@ -29,7 +29,7 @@ The choices of ``DEFAULT_SETTINGS``; what each is worth is measured by
 * matrix products in bfloat16 where the CPU has native bfloat16 units (autocast).
 
 The results (model, report with the learning curves) are cached per user by
-``bertguide.cache``; ``restored_model()`` is the default model of ``fill_mask`` and
+``bertguide.experiments.cache``; ``restored_model()`` is the default model of ``fill_mask`` and
 ``next_sentence``. ``compact_student()`` is a 4-layer, 128-wide BERT pre-trained from
 scratch the same way, for the fine-tuning chapter's "Well-Read Students" comparison.
 
@@ -585,7 +585,8 @@ def compact_report() -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m bertguide.restoring``: restore (or find) the heads, print the result."""
+    """``python -m bertguide.experiments.restoring``: restore (or find) the heads, print
+    the result."""
     parser = argparse.ArgumentParser(description="Restore the embedded model's MLM/NSP heads.")
     parser.parse_args(argv)
     report = restoring_report()

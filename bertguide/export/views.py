@@ -5,7 +5,7 @@ L = layers, N = heads, T = tokens.
 
 ``attention_view(text, text_pair=None, view="head"|"model")`` wraps bertviz's own
 JavaScript (read from the installed ``bertviz`` package) in HTML that needs no network.
-The libraries it calls ship inside this package, in ``bertguide/_vendor`` (npm files,
+The libraries it calls ship inside this package, in ``bertguide/export/vendor`` (npm files,
 unchanged; see their NOTICE files): d3 5's selection module and jQuery's slim build.
 They are loaded into a private scope, so a page with its own d3, jQuery or require.js
 does not clash. ``AttentionView.save(path)`` writes a standalone page; in a notebook the
@@ -59,7 +59,7 @@ from bertguide.analysis.attention_maps import (
 
 VIEWS = ("head", "model")
 
-# The files bertviz's views call, inside bertguide/_vendor, loaded in this order.
+# The files bertviz's views call, inside bertguide/export/vendor, loaded in this order.
 LIBRARIES = {
     "d3": ("d3-selection/d3-selection.min.js",),
     "jquery": ("jquery/jquery.slim.min.js",),
@@ -130,14 +130,14 @@ def lighter(color: str, amount: float = 0.6) -> str:
 
 
 def read_library(name: str) -> str:
-    """The JavaScript of ``"d3"`` or ``"jquery"`` as shipped in bertguide/_vendor.
+    """The JavaScript of ``"d3"`` or ``"jquery"`` as shipped in bertguide/export/vendor.
 
     >>> read_library("jquery")[:17]
     '/*! jQuery v3.7.1'
     """
     if name not in LIBRARIES:
         raise ValueError(f"name must be one of {sorted(LIBRARIES)}, got {name!r}")
-    vendor = resources.files("bertguide").joinpath("_vendor")
+    vendor = resources.files("bertguide.export").joinpath("vendor")
     return "\n".join(vendor.joinpath(path).read_text(encoding="utf-8") for path in LIBRARIES[name])
 
 
@@ -152,7 +152,7 @@ def _patch(source: str, view: str, old: str, new: str, count: int = 1) -> str:
     if found != count:
         raise RuntimeError(
             f"bertviz's {view}_view.js has changed shape ({found} x {old[:40]!r}, expected "
-            f"{count}): update bertguide/views.py"
+            f"{count}): update bertguide/export/views.py"
         )
     return re.sub(pattern, lambda _: new, source)
 
@@ -235,7 +235,9 @@ def bertviz_script(view: str) -> str:
     for what, pattern, new in _COMMON_PATCHES:
         source, n = re.subn(pattern, lambda _, new=new: new, source, count=1, flags=re.S)
         if n != 1:
-            raise RuntimeError(f"bertviz's {view}_view.js has no {what}: update bertguide/views.py")
+            raise RuntimeError(
+                f"bertviz's {view}_view.js has no {what}: update bertguide/export/views.py"
+            )
     for old, new in _HEAD_PATCHES if view == "head" else _MODEL_PATCHES:
         source = _patch(source, view, old, new)
     for old, new, count in _SHARED_PATCHES:
@@ -522,7 +524,7 @@ class AttentionView:
 
     def page(self, assets: str | None = None, title: str | None = None) -> str:
         """A whole HTML document: libraries inlined, or loaded from the ``assets`` URL prefix
-        (a folder laid out like bertguide/_vendor, e.g. the site's ``assets/vendor``)."""
+        (a folder laid out like bertguide/export/vendor, e.g. the site's ``assets/vendor``)."""
         tokens = " ".join(self.attention.tokens)
         title = html.escape(title or f"{self.view} view: {tokens}")
         head = ""

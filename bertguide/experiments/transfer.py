@@ -9,19 +9,19 @@ shapes of encoder:
 
     minilm    the embedded model (6 layers, 384 wide): pre-trained, or BERT's random
               initialisation of the same shape
-    compact   the compact student of ``bertguide.restoring`` (4 layers, 128 wide),
+    compact   the compact student of ``bertguide.experiments.restoring`` (4 layers, 128 wide),
               pre-trained from scratch on the offline corpus, or not pre-trained
 
 The second pair is Turc et al.'s (2019, "Well-Read Students Learn Better") point: a
 small BERT gains from pre-training too, and pre-trained, it can beat a bigger model
-that was not. Every encoder is fine-tuned by ``bertguide.sentiment.fine_tune`` (the
+that was not. Every encoder is fine-tuned by ``bertguide.experiments.sentiment.fine_tune`` (the
 head on the mean of the token vectors) on 20, 40, 80 and 160 labelled sentences of
 the polarity corpus and tested on the same 40 held-out ones. The smaller training sets
 are nested (each holds the one before it) and balanced; a small set trains for at
 least ``min_steps`` steps.
 
 ``transfer_report()`` runs it once per machine (a few minutes on 2 CPU cores, plus the
-compact student's pre-training the first time) and caches it (``bertguide.cache``).
+compact student's pre-training the first time) and caches it (``bertguide.experiments.cache``).
 
 Dimension legend: N = training sentences, C = hidden size.
 
@@ -41,13 +41,13 @@ from pathlib import Path
 import torch
 
 from bertguide.config import BertConfig
-from bertguide.model import BertModel
-from bertguide.sentiment import (
+from bertguide.experiments.sentiment import (
     FineTuneSettings,
     fine_tune_accuracy,
     load_polarity,
     stratified_folds,
 )
+from bertguide.model import BertModel
 from bertguide.tokenizer import WordPieceTokenizer
 
 SHAPES = ("minilm", "compact")
@@ -76,7 +76,7 @@ def compact_encoder(pretrained: bool) -> BertModel:
 
     ``pretrained=True`` pre-trains it on the first call on a machine (cached).
     """
-    from bertguide.restoring import compact_student
+    from bertguide.experiments.restoring import compact_student
 
     return compact_student(pretrained=pretrained).bert
 

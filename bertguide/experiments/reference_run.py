@@ -3,7 +3,7 @@
 Chapter: "Pre-training: MLM and NSP". Both runs continue pre-training the embedded
 checkpoint with fresh MLM and NSP heads, on the same pairs, in the same batches and
 order, with the same masks and seed, and are measured on the same held-out pairs
-(``bertguide.restoring.evaluate``):
+(``bertguide.experiments.restoring.evaluate``):
 
 * **reference**: transformers' ``BertForPreTraining`` with ``torch.optim.AdamW``, as a
   tutorial would write it: the decoder scores all B x T positions, one learning rate
@@ -34,11 +34,8 @@ from pathlib import Path
 
 import torch
 
-from bertguide.cache import load_average
-from bertguide.masking import PreTrainingCollator
-from bertguide.pretrained import resolve
-from bertguide.probing import active_probe
-from bertguide.restoring import (
+from bertguide.experiments.cache import load_average
+from bertguide.experiments.restoring import (
     DEFAULT_SETTINGS,
     BatchCollator,
     RestoringSettings,
@@ -48,6 +45,9 @@ from bertguide.restoring import (
     restore,
     training_pairs,
 )
+from bertguide.masking import PreTrainingCollator
+from bertguide.pretrained import resolve
+from bertguide.probing import active_probe
 from bertguide.tokenizer import WordPieceTokenizer
 
 GOAL = 0.5  # bertguide's time to the reference's accuracy / the reference's time
@@ -238,7 +238,7 @@ def run_to_folder(settings: ComparisonSettings, folder: Path) -> dict:
 
 def probe_settings(settings: ComparisonSettings) -> ComparisonSettings:
     """Both runs on a slice of the data, one thread, float32 (fingerprints)."""
-    from bertguide.restoring import probe_settings as restoring_probe
+    from bertguide.experiments.restoring import probe_settings as restoring_probe
 
     small = restoring_probe(settings.restoring)
     return dataclasses.replace(settings, threads=1, eval_every=1, restoring=small)

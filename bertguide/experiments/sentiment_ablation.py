@@ -1,13 +1,13 @@
 """The sentiment recipe, one change at a time: what each part of it is worth.
 
 Chapter: Fine-tuning and transfer learning. ``ABLATION`` lists changes to
-``bertguide.sentiment.FineTuneSettings``' defaults, one per row (the last rows are the
+``bertguide.experiments.sentiment.FineTuneSettings``' defaults, one per row (the last rows are the
 guide's earlier recipes). ``run_ablation`` cross-validates fine-tuning alone for each
 row on the folds of ``SELECTION_SEED`` (1): the recipe was chosen on these folds, and
 the chapter reports its results on the folds of seed 0, another split of the same 200
 sentences (so not a held-out test). The measured table ships with the package
 (``data/sentiment_ablation.json``, ``measured_ablation()``);
-``python -m bertguide.sentiment_ablation --write`` measures it again (about 12 minutes
+``python -m bertguide.experiments.sentiment_ablation --write`` measures it again (about 12 minutes
 on 2 CPU cores).
 
 Left out: a search over combinations of changes, and several seeds per row.
@@ -24,8 +24,9 @@ from pathlib import Path
 
 import torch
 
-from bertguide.cache import load_average
-from bertguide.sentiment import FineTuneSettings, cross_validate
+from bertguide.experiments.cache import load_average
+from bertguide.experiments.sentiment import FineTuneSettings, cross_validate
+from bertguide.experiments.store import DATA
 
 # (label, changes to FineTuneSettings): each row changes one thing of the defaults,
 # the last rows go back to earlier recipes.
@@ -54,7 +55,7 @@ ABLATION: tuple[tuple[str, dict], ...] = (
 SELECTION_SEED = 1  # the folds the recipe was chosen on; results are reported on seed 0
 N_SPLITS = 5  # folds, as in the reported cross-validation
 WIDTH = 48  # characters of the setting column: the longest label fits
-MEASURED_ABLATION = Path(__file__).parent / "data" / "sentiment_ablation.json"
+MEASURED_ABLATION = DATA / "sentiment_ablation.json"
 
 
 def run_ablation(n_splits: int = N_SPLITS, seed: int = SELECTION_SEED, rows=ABLATION) -> list[dict]:
@@ -116,7 +117,7 @@ def _measure_ablation(path: Path) -> None:
     rows = run_ablation()
     base = cross_validate(N_SPLITS, SELECTION_SEED, models=("bert_features_logreg",))
     table = {
-        "about": "python -m bertguide.sentiment_ablation --write: fine-tuning's "
+        "about": "python -m bertguide.experiments.sentiment_ablation --write: fine-tuning's "
         "accuracy on 5 folds of the polarity sentences, drawn with seed 1",
         "seed": SELECTION_SEED,
         "n_splits": N_SPLITS,
@@ -128,7 +129,7 @@ def _measure_ablation(path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m bertguide.sentiment_ablation [--write]``: measure the table."""
+    """``python -m bertguide.experiments.sentiment_ablation [--write]``: measure the table."""
     parser = argparse.ArgumentParser(description="The sentiment recipe, one change at a time.")
     parser.add_argument("--write", action="store_true", help="save it as the shipped table")
     if parser.parse_args(argv).write:

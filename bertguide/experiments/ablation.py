@@ -1,6 +1,6 @@
 """What each choice of the restoring run is worth: the ablation table.
 
-Chapter: "Pre-training: MLM and NSP". ``bertguide.restoring`` continues pre-training
+Chapter: "Pre-training: MLM and NSP". ``bertguide.experiments.restoring`` continues pre-training
 the embedded model with ``DEFAULT_SETTINGS``; each row here changes one of those
 settings and measures two things apart, so that neither depends on the other:
 
@@ -12,7 +12,7 @@ settings and measures two things apart, so that neither depends on the other:
   Rows that change only how fast a step runs (``SPEED_ONLY``) compute the same loss
   and are not trained again.
 
-    python -m bertguide.ablation --steps 150 --rows 0,3,5 --json table.json
+    python -m bertguide.experiments.ablation --steps 150 --rows 0,3,5 --json table.json
 
 prints the table row by row and can keep it as JSON (the chapter reads
 ``bertguide/data/restoring_ablation.json``, measured this way).
@@ -38,14 +38,15 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from bertguide.cache import load_average
-from bertguide.restoring import (
+from bertguide.experiments.cache import load_average
+from bertguide.experiments.restoring import (
     DEFAULT_SETTINGS,
     RestoringSettings,
     restore,
     run_parts,
     training_pairs,
 )
+from bertguide.experiments.store import DATA
 from bertguide.tokenizer import WordPieceTokenizer
 from bertguide.training import train
 
@@ -180,7 +181,7 @@ def run_ablation(
 
 
 # The table the chapter shows, measured with ``main`` and shipped with the package.
-MEASURED = Path(__file__).parent / "data" / "restoring_ablation.json"
+MEASURED = DATA / "restoring_ablation.json"
 
 
 def measured_ablation() -> tuple[dict, list[AblationRow]]:
@@ -213,7 +214,7 @@ def format_ablation(rows: Sequence[AblationRow], header: bool = True) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m bertguide.ablation`` with ``--steps``, ``--rows``, ``--json``."""
+    """``python -m bertguide.experiments.ablation`` with ``--steps``, ``--rows``, ``--json``."""
     parser = argparse.ArgumentParser(description="What each restoring setting is worth.")
     parser.add_argument("--steps", type=int, default=150, help="the best settings' steps")
     parser.add_argument("--rows", help="row numbers to measure, e.g. 0,3,5 (default: all)")

@@ -15,7 +15,7 @@ same folds,
 
 The fine-tuning recipe was chosen on a second split of the same sentences (folds drawn
 with seed 1; the results are reported on the folds of seed 0), one change at a time
-(``bertguide.sentiment_ablation`` measures it and ships the table). Both splits draw
+(``bertguide.experiments.sentiment_ablation`` measures it and ships the table). Both splits draw
 from the same 200 sentences and only fine-tuning was tuned (the baselines keep fixed
 settings), so the reported comparison leans towards fine-tuning. Each single change
 to the pooling, the rates, the batch size or the epochs moved the selection score by
@@ -33,7 +33,7 @@ one or two sentences per fold of 40, within the noise:
   earlier recipe, 30 steps of 16 at 2e-5, scored 16 points lower on average, and
   lower on every fold).
 
-``cross_validated()`` caches the result per machine (``bertguide.cache``), with the
+``cross_validated()`` caches the result per machine (``bertguide.experiments.cache``), with the
 first fold's fine-tuned classifier as the checkpoint.
 
 Dimension legend: N = sentences, C = hidden size, B = batch size, T = tokens.
@@ -59,8 +59,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from bertguide.cache import load_average
 from bertguide.corpus import polarity
+from bertguide.experiments.cache import load_average
 from bertguide.finetuning import BertForSequenceClassification, TaskOutput
 from bertguide.model import BertModel
 from bertguide.tokenizer import WordPieceTokenizer
@@ -498,8 +498,8 @@ def cross_validated(run: CrossValidationRun | None = None) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m bertguide.sentiment [--fresh]``: the table of results (the recipe's
-    ablation is ``python -m bertguide.sentiment_ablation``)."""
+    """``python -m bertguide.experiments.sentiment [--fresh]``: the table of results (the recipe's
+    ablation is ``python -m bertguide.experiments.sentiment_ablation``)."""
     parser = argparse.ArgumentParser(description="Cross-validate the sentiment models.")
     parser.add_argument("--fresh", action="store_true", help="run again, ignoring the cache")
     args = parser.parse_args(argv)

@@ -1,7 +1,7 @@
 """Three small demonstration datasets, and the heads trained on them for a few seconds.
 
 Chapter: Fine-tuning and transfer learning. Offline, the guide has labelled data for
-one task only (sentiment, ``bertguide.sentiment``). To show the other three heads of
+one task only (sentiment, ``bertguide.experiments.sentiment``). To show the other three heads of
 ``bertguide.finetuning`` at work, this module holds datasets written for the guide:
 
     PAIRS   36 premise / hypothesis pairs, 12 each entailment, neutral, contradiction
@@ -13,7 +13,7 @@ them for a few seconds shows what each head outputs, not what BERT can do on a r
 benchmark (MNLI has 393k pairs, CoNLL-2003 14k sentences, SQuAD 88k questions). The
 chapter's example sentences (``SEED_PAIR``, ``SEED_NER``, ``SEED_QA``) are kept out of
 the training data; ``train_demo`` trains a head on one dataset, ``demo_model`` caches
-the result per machine (``bertguide.cache``).
+the result per machine (``bertguide.experiments.cache``).
 
 Dimension legend: B = examples per batch, T = tokens, K = labels.
 

@@ -44,13 +44,12 @@ example, and records only tensor operations, while ``torch.export`` cannot follo
 branch on a tensor's value.
 
 Left out: the pooler and the pre-training heads (the fill-mask and next-sentence panels
-read their own file: ``bertguide.playground_heads``), ``position_ids`` as an input,
+read their own file: ``bertguide.export.playground_heads``), ``position_ids`` as an input,
 int4 weights, WebGPU, and models other than the embedded default on the page.
 """
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import json
 import logging
@@ -65,7 +64,7 @@ import torch
 from torch import nn
 
 from bertguide.model import BertModel
-from bertguide.pretrained import default_model_dir
+from bertguide.pretrained import default_model_dir, sha256_file
 from bertguide.tokenizer import WordPieceTokenizer
 
 MODEL_FILE = "playground-model.onnx"
@@ -100,7 +99,7 @@ PARITY_TEXTS: tuple[tuple[str, str | None], ...] = (
 )
 
 
-def _require(name: str):
+def require_module(name: str):
     """Import ``onnx`` or ``onnxruntime``, or say how to install them."""
     try:
         return importlib.import_module(name)
@@ -162,7 +161,7 @@ def export_onnx(path: str | Path, model: BertModel | None = None) -> Path:
         >>> export_onnx("bert.onnx")                      # doctest: +SKIP
         PosixPath('bert.onnx')
     """
-    onnx = _require("onnx")
+    onnx = require_module("onnx")
     model = BertModel.from_pretrained() if model is None else model
     wrapper = BertForExport(model).eval()
     config = model.config
@@ -189,7 +188,7 @@ def export_onnx(path: str | Path, model: BertModel | None = None) -> Path:
             opset_version=OPSET,
         )
     graph_model = onnx.load(str(path))
-    _name_weights(graph_model.graph)
+    name_weights(graph_model.graph)
     graph_model.doc_string = (
         f"bertguide BertModel ({config.num_hidden_layers} layers, "
         f"{config.num_attention_heads} heads, hidden {config.hidden_size}): "
@@ -199,7 +198,7 @@ def export_onnx(path: str | Path, model: BertModel | None = None) -> Path:
     return path
 
 
-def _consumers(graph) -> dict[str, list]:
+def consumers(graph) -> dict[str, list]:
     """value name -> the nodes that read it."""
     users: dict[str, list] = {}
     for node in graph.node:
@@ -208,10 +207,10 @@ def _consumers(graph) -> dict[str, list]:
     return users
 
 
-def _name_weights(graph) -> None:
+def name_weights(graph) -> None:
     """Give the traced weights ``state_dict`` names: ``bert.embeddings...`` ->
     ``embeddings...``, ``onnx::MatMul_679`` -> ``encoder.layer.0...query.weight.T``."""
-    users = _consumers(graph)
+    users = consumers(graph)
     renamed = {}
     for tensor in graph.initializer:
         new = tensor.name.removeprefix("bert.")
@@ -268,14 +267,14 @@ def int8_weights(
         >>> int8_weights("float32.onnx", "int8.onnx").stat().st_size   # doctest: +SKIP
         24188163
     """
-    onnx = _require("onnx")
+    onnx = require_module("onnx")
     from onnx import TensorProto, helper, numpy_helper
 
     if not isinstance(block_size, int) or block_size < 2:
         raise ValueError(f"block_size must be an int >= 2, got {block_size!r}")
     model = onnx.load(str(source))
     graph = model.graph
-    users = _consumers(graph)
+    users = consumers(graph)
     initializers, nodes = [], []
     const = numpy_helper.from_array
 
@@ -335,13 +334,13 @@ def int8_weights(
             ]
     del graph.initializer[:]
     graph.initializer.extend(initializers)
-    _insert_sorted(graph, nodes)
+    insert_sorted(graph, nodes)
     onnx.checker.check_model(model)
     onnx.save(model, str(target))
     return Path(target)
 
 
-def _insert_sorted(graph, new_nodes: list) -> None:
+def insert_sorted(graph, new_nodes: list) -> None:
     """Add ``new_nodes`` to the graph, keeping every node after the nodes it reads."""
     nodes = list(graph.node) + new_nodes
     made_by = {out: i for i, node in enumerate(nodes) for out in node.output}
@@ -372,7 +371,7 @@ def fp16_weights(source: str | Path, target: str | Path, min_size: int = MIN_QUA
 
         >>> fp16_weights("float32.onnx", "float16.onnx")     # doctest: +SKIP
     """
-    onnx = _require("onnx")
+    onnx = require_module("onnx")
     from onnx import TensorProto, helper, numpy_helper
 
     model = onnx.load(str(source))
@@ -391,7 +390,7 @@ def fp16_weights(source: str | Path, target: str | Path, min_size: int = MIN_QUA
         )
     del graph.initializer[:]
     graph.initializer.extend(initializers)
-    _insert_sorted(graph, nodes)
+    insert_sorted(graph, nodes)
     onnx.checker.check_model(model)
     onnx.save(model, str(target))
     return Path(target)
@@ -403,7 +402,7 @@ def dynamic_int8(source: str | Path, target: str | Path) -> Path:
 
         >>> dynamic_int8("float32.onnx", "dynamic.onnx")     # doctest: +SKIP
     """
-    _require("onnxruntime")
+    require_module("onnxruntime")
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     logger = logging.getLogger()  # it logs a tip about pre-processing on every call
@@ -438,7 +437,7 @@ def session(path: str | Path):
     ... # doctest: +SKIP
     (1, 12, 4, 4)
     """
-    ort = _require("onnxruntime")
+    ort = require_module("onnxruntime")
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
@@ -533,10 +532,6 @@ VARIANTS = {  # name -> (function from the float32 file, what it stores)
 SHIPPED = "int8"
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def export_playground(out_dir: str | Path) -> dict:
     """Write the Playground's model, vocabulary and manifest into ``out_dir``.
 
@@ -573,7 +568,7 @@ def export_playground(out_dir: str | Path) -> dict:
         "model": MODEL_FILE,
         "vocab": VOCAB_FILE,
         "bytes": (out_dir / MODEL_FILE).stat().st_size,
-        "sha256": _sha256(out_dir / MODEL_FILE),
+        "sha256": sha256_file(out_dir / MODEL_FILE),
         "variant": SHIPPED,
         "source": "sentence-transformers/all-MiniLM-L6-v2 (embedded in bertguide)",
         "num_hidden_layers": config.num_hidden_layers,

@@ -1,10 +1,10 @@
 """The Playground's fill-mask and next-sentence panels: the restored heads, in ONNX.
 
 Chapter: "Playground: your own sentence" (the heads themselves are the pre-training
-chapter's, restored by ``bertguide.restoring``).
+chapter's, restored by ``bertguide.experiments.restoring``).
 
-``bertguide.playground`` exports the embedded encoder for the tokens, attention and
-similarity panels. This module exports ``restored_model()`` (a ``BertForPreTraining``:
+``bertguide.export.playground`` exports the embedded encoder for the tokens, attention and
+similarity panels. This module exports the shipped restored model (a ``BertForPreTraining``:
 the same embeddings, an encoder trained on a little further, and both heads) into ONE
 file with both heads' answers, computed in the graph so that the page only reads them:
 
@@ -24,7 +24,7 @@ masked-LM head runs on these B + M vectors only, not on all B x T: the page's wo
 The decoder is tied to the word embeddings (one (V, C) table, read by the embedding
 lookup and by the decoder). A trace stores it twice, the second time transposed; here
 the copy is dropped and the decoder reads every row of the one table through a
-``Gather`` of ``Range(0, V)``, so that ``bertguide.playground.int8_weights`` stores the
+``Gather`` of ``Range(0, V)``, so that ``bertguide.export.playground.int8_weights`` stores the
 table once, as int8 (the same scheme as the encoder's file, and half the file).
 
 ``compare_heads`` runs the file next to ``fill_mask`` and ``next_sentence`` (PyTorch) on
@@ -48,20 +48,25 @@ import numpy as np
 import torch
 from torch import nn
 
-from bertguide.playground import (
+from bertguide.export.playground import (
     INPUT_NAMES,
     MAX_LENGTH,
     OPSET,
-    _consumers,
-    _insert_sorted,
-    _name_weights,
-    _require,
-    _sha256,
+    consumers,
     encode,
+    insert_sorted,
     int8_weights,
+    name_weights,
+    require_module,
     session,
 )
-from bertguide.pretraining import BertForPreTraining, fill_mask, next_sentence
+from bertguide.pretrained import sha256_file
+from bertguide.pretraining import (
+    BertForPreTraining,
+    fill_mask,
+    next_sentence,
+    shipped_restored_model,
+)
 from bertguide.tokenizer import WordPieceTokenizer
 
 HEADS_MODEL_FILE = "playground-heads.onnx"
@@ -135,7 +140,7 @@ def export_heads_onnx(
         >>> export_heads_onnx("heads.onnx", restored_model())   # doctest: +SKIP
         PosixPath('heads.onnx')
     """
-    onnx = _require("onnx")
+    onnx = require_module("onnx")
     tokenizer = WordPieceTokenizer.from_pretrained() if tokenizer is None else tokenizer
     wrapper = HeadsForExport(model, tokenizer.mask_token_id).eval()
     V = model.config.vocab_size
@@ -161,7 +166,7 @@ def export_heads_onnx(
             opset_version=OPSET,
         )
     graph_model = onnx.load(str(path))
-    _name_weights(graph_model.graph)
+    name_weights(graph_model.graph)
     table = model.bert.embeddings.word_embeddings.weight.detach().numpy()
     _share_table(graph_model.graph, table)
     config = model.config
@@ -203,8 +208,8 @@ def _share_table(graph, table: np.ndarray) -> None:
         helper.make_node("Gather", [TABLE, "decoder.rows"], ["decoder.table"]),  # (V, C)
         helper.make_node("Transpose", ["decoder.table"], [copy], perm=[1, 0]),  # (C, V)
     ]
-    _insert_sorted(graph, nodes)
-    readers = {node.op_type for node in _consumers(graph)[TABLE]}
+    insert_sorted(graph, nodes)
+    readers = {node.op_type for node in consumers(graph)[TABLE]}
     assert readers == {"Gather"}, readers
 
 
@@ -297,8 +302,8 @@ def compare_heads(
 
 def export_heads(out_dir: str | Path, model: BertForPreTraining | None = None) -> dict:
     """Write ``playground-heads.onnx`` (int8 weights) and ``playground-heads.json`` into
-    ``out_dir``, for ``model`` (None = ``bertguide.restoring.restored_model()``, which
-    trains the heads the first time on a machine).
+    ``out_dir``, for ``model`` (None = the restored model that ships with the package,
+    ``bertguide.pretraining.shipped_restored_model()``).
 
     Raises RuntimeError, and writes nothing, if the int8 file's top-1 token differs from
     PyTorch's at any [MASK] of ``FILL_MASK_TEXTS`` or its P(IsNext) by more than
@@ -308,9 +313,7 @@ def export_heads(out_dir: str | Path, model: BertForPreTraining | None = None) -
         24...
     """
     if model is None:
-        from bertguide.restoring import restored_model
-
-        model = restored_model()
+        model = shipped_restored_model()
     tokenizer = WordPieceTokenizer.from_pretrained()
     out_dir = Path(out_dir)
     want = heads_reference(model, tokenizer)
@@ -335,9 +338,9 @@ def export_heads(out_dir: str | Path, model: BertForPreTraining | None = None) -
     manifest = {
         "model": HEADS_MODEL_FILE,
         "bytes": (out_dir / HEADS_MODEL_FILE).stat().st_size,
-        "sha256": _sha256(out_dir / HEADS_MODEL_FILE),
+        "sha256": sha256_file(out_dir / HEADS_MODEL_FILE),
         "variant": "int8",
-        "source": "bertguide.restoring.restored_model(): the embedded model, heads restored",
+        "source": "the embedded model with the restored heads that ship with the package",
         "max_length": MAX_LENGTH,
         "top_k": TOP_K,
         "mask_token": tokenizer.mask_token,
