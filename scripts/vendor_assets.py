@@ -16,7 +16,7 @@ Run from the repository root:
 
 ``--package`` is for a version bump: change package.json, run ``npm install``, then
 this; it copies the files unchanged and writes a NOTICE naming the npm package and
-its exact version next to them. tests/test_vendor.py checks that the committed copies
+its exact version next to them. tests/export/test_vendor.py checks that the committed copies
 are byte-identical to the npm release that package-lock.json pins.
 
 A missing source means ``npm ci`` did not run or package.json lost a dependency, and

@@ -12,7 +12,7 @@ import pytest
 
 from bertguide.export import views
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 VENDOR = ROOT / "bertguide" / "export" / "vendor"
 NODE_MODULES = ROOT / "node_modules"
 

@@ -15,7 +15,7 @@ import torch
 from bertguide.experiments import family_runs as runs
 from bertguide.experiments import restoring, store, weights
 from bertguide.tokenizer import WordPieceTokenizer
-from tests.test_restoring import TINY
+from tests.experiments.test_restoring import TINY
 
 TEACHER = TINY.replace(architecture=(2, 32, 2))  # two layers: the student keeps one
 
