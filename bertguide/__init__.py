@@ -55,6 +55,7 @@ trained results, shipped and checked     ``experiments``, ``experiments.registry
                                          ``experiments.__main__``, ``probing``
 the ``bertguide`` command                ``cli``
 the package's version (one place)        ``version``
+the argument checks every module shares  ``checks``
 =======================================  ===========================================
 
 ``training`` is the one loop that pre-training, fine-tuning and distillation share.

@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from safetensors.torch import save_file
 from torch import nn
 
+from bertguide.checks import check_int
 from bertguide.config import BertConfig
 from bertguide.model import BertModel, convert_hf_state_dict, hf_to_bertguide_key
 from bertguide.pretrained import load_state_dict, read_config, resolve
@@ -148,8 +149,7 @@ class BertTaskModel(nn.Module):
         >>> model.head_loaded, model.classifier.weight.shape
         (False, torch.Size([3, 384]))
         """
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise TypeError(f"seed must be an int, not {type(seed).__name__}")
+        check_int("seed", seed)
         directory = resolve(name_or_path)
         raw = read_config(directory)
         config = BertConfig.from_pretrained(directory)

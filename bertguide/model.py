@@ -40,6 +40,7 @@ from safetensors.torch import save_file
 from torch import nn
 
 from bertguide.attention import BertAttention, DenseResidualNorm
+from bertguide.checks import check_flags
 from bertguide.config import BertConfig
 from bertguide.embeddings import BertEmbeddings
 from bertguide.pretrained import load_state_dict, resolve
@@ -278,12 +279,7 @@ class BertModel(nn.Module):
         output_hidden_states: bool = False,
     ) -> BertModelOutput:
         """input_ids (B, T) -> BertModelOutput; see the module docstring for conventions."""
-        for name, flag in (
-            ("output_attentions", output_attentions),
-            ("output_hidden_states", output_hidden_states),
-        ):
-            if not isinstance(flag, bool):
-                raise TypeError(f"{name} must be a bool, not {type(flag).__name__}")
+        check_flags(output_attentions=output_attentions, output_hidden_states=output_hidden_states)
         x = self.embeddings(input_ids, token_type_ids, position_ids)  # (B, T, C); checks ids
         mask = _padding_mask(attention_mask, input_ids, values=not self.training)  # (B,1,1,T)
         x, hidden_states, attentions = self.encoder(

@@ -46,6 +46,8 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from bertguide.checks import check_int, check_str
+
 if TYPE_CHECKING:
     from bertguide.tokenizer import WordPieceTokenizer
 
@@ -90,8 +92,7 @@ class BatchEncoding(dict):
                 f"{name} are known only when the tokenizer was called with "
                 f"return_offsets_mapping=True or return_overflowing_tokens=True"
             )
-        if isinstance(batch_index, bool) or not isinstance(batch_index, int):
-            raise TypeError(f"batch_index must be an int, got {type(batch_index).__name__}")
+        check_int("batch_index", batch_index)
         if not -len(rows) <= batch_index < len(rows):
             raise ValueError(f"batch_index must be in [0, {len(rows)}), got {batch_index}")
         return list(rows[batch_index])
@@ -237,10 +238,7 @@ def encode_rows(
     Without ``overflowing`` each input gives one row, truncated as ``tokenizer.encode``
     truncates; with it, every window of an input that is too long is a row of its own.
     """
-    if isinstance(stride, bool) or not isinstance(stride, int):
-        raise TypeError(f"stride must be an int, got {type(stride).__name__}")
-    if stride < 0:
-        raise ValueError(f"stride must be >= 0, got {stride}")
+    check_int("stride", stride, 0)
     if overflowing and truncation == "do_not_truncate":
         raise ValueError("return_overflowing_tokens=True needs truncation (and max_length)")
     rows = []
@@ -338,12 +336,6 @@ def attach(out: BatchEncoding, extras: list[dict], target: int | None, tensors: 
 # checks of the texts a tokenizer is called with (tokenizer.py uses them too)
 
 
-def _check_text(name: str, text) -> str:
-    if not isinstance(text, str):
-        raise TypeError(f"{name} must be a str, got {type(text).__name__}")
-    return text
-
-
 def _as_batch(name: str, text) -> list[str]:
     if isinstance(text, str):
         return [text]
@@ -352,5 +344,5 @@ def _as_batch(name: str, text) -> list[str]:
     if not text:
         raise ValueError(f"{name} is an empty list: pass at least one text")
     for item in text:
-        _check_text(f"every item of {name}", item)
+        check_str(f"every item of {name}", item)
     return list(text)

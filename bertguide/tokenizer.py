@@ -57,7 +57,8 @@ from pathlib import Path
 import torch
 
 from bertguide.basic_tokenizer import BasicTokenizer
-from bertguide.offsets import BatchEncoding, _as_batch, _check_text, attach, encode_rows
+from bertguide.checks import check_int, check_str
+from bertguide.offsets import BatchEncoding, _as_batch, attach, encode_rows
 from bertguide.pretrained import find_file, resolve
 
 
@@ -135,13 +136,6 @@ class _WordCache(dict):
             self.clear()
         value = self[word] = self.compute(word)
         return value
-
-
-def check_int(name: str, value, minimum: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
 
 
 class WordPieceTokenizer:
@@ -284,7 +278,7 @@ class WordPieceTokenizer:
 
     def tokenize(self, text: str) -> list[str]:
         """'Unaffable!' -> ['una', '##ffa', '##ble', '!'] (no special tokens added)."""
-        _check_text("text", text)
+        check_str("text", text)
         return self._lookup(text, self._word_tokens, str)
 
     def _text_to_ids(self, text: str) -> list[int]:
@@ -413,9 +407,9 @@ class WordPieceTokenizer:
         max_length: int | None = None,
     ) -> list[int]:
         """Text (and optional pair) -> ids: [CLS] text [SEP] (pair [SEP])."""
-        _check_text("text", text)
+        check_str("text", text)
         if text_pair is not None:
-            _check_text("text_pair", text_pair)
+            check_str("text_pair", text_pair)
         truncation, max_length = self._truncation_strategy(truncation, max_length)
         return self._build(text, text_pair, add_special_tokens, truncation, max_length)[0]
 
@@ -527,8 +521,8 @@ class WordPieceTokenizer:
 
     def show_your_work(self, text: str, text_pair: str | None = None) -> TokenizationSteps:
         """Every stage of tokenizing ``text`` (and ``text_pair``); print it to read it."""
-        _check_text("text", text)
-        texts = [text] if text_pair is None else [text, _check_text("text_pair", text_pair)]
+        check_str("text", text)
+        texts = [text] if text_pair is None else [text, check_str("text_pair", text_pair)]
         cleaned, words, tokens = [], [], [self.cls_token]
         for part_text in texts:
             part_clean = []

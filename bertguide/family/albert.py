@@ -45,13 +45,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bertguide.checks import check_float, check_int
 from bertguide.config import BertConfig
 from bertguide.family.common import (
     BertEncoderModel,
     EncoderOutput,
     MaskedLMHead,
-    check_float,
-    check_int,
 )
 from bertguide.masking import IGNORE_INDEX, PreTrainingCollator, _check_documents, truncate_pair
 from bertguide.model import BertEncoder, BertPooler
@@ -73,7 +72,7 @@ class AlbertConfig(BertConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_int("embedding_size", self.embedding_size)
+        check_int("embedding_size", self.embedding_size, 1)
         if isinstance(self.share_layers, bool):
             self.share_layers = "all" if self.share_layers else "none"
         if self.share_layers not in SHARING:
