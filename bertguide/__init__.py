@@ -17,7 +17,8 @@ Language models and BERT                 ``figures.language_models``
 where the weights come from              ``pretrained``
 the offline corpora (every chapter)      ``corpus``
 Tokenization                             ``basic_tokenizer``, ``tokenizer``,
-                                         ``offsets``, ``wordpiece_training``,
+                                         ``encoding``, ``offsets``,
+                                         ``wordpiece_training``,
                                          ``figures.tokenization``
 Embeddings                               ``embeddings``, ``analysis.embeddings``,
                                          ``figures.embeddings``
@@ -80,6 +81,7 @@ from bertguide.attention import (
 from bertguide.basic_tokenizer import BasicTokenizer
 from bertguide.config import BertConfig
 from bertguide.embeddings import BertEmbeddings
+from bertguide.encoding import BatchEncoding
 from bertguide.figures.attention_maps import plot_attention
 from bertguide.finetuning import (
     BertForQuestionAnswering,
@@ -107,7 +109,7 @@ from bertguide.pretrained import (
 )
 from bertguide.pretraining import BertForPreTraining, fill_mask, next_sentence
 from bertguide.restoring import restored_model  # also fill_mask's default
-from bertguide.tokenizer import BatchEncoding, TokenizationSteps, WordPieceTokenizer
+from bertguide.tokenizer import TokenizationSteps, WordPieceTokenizer
 from bertguide.training import TrainingConfig, TrainingHistory, train
 from bertguide.version import __version__
 from bertguide.views import AttentionView, attention_view
