@@ -469,9 +469,15 @@ def next_token_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 
 # --- Hugging Face's GPT-2 checkpoints -----------------------------------------
 
-# Conv1D layers of transformers' GPT-2: their weights are stored (in, out)
-_CONV1D_SUFFIXES = (".attn.c_attn.weight", ".attn.c_proj.weight", ".mlp.c_fc.weight",
-                    ".mlp.c_proj.weight")  # fmt: skip
+CONV1D_SUFFIXES = (
+    ".attn.c_attn.weight",
+    ".attn.c_proj.weight",
+    ".mlp.c_fc.weight",
+    ".mlp.c_proj.weight",
+)
+"""The Conv1D layers of transformers' GPT-2, whose weights are stored (in, out): their
+keys end so, and ``convert_hf_gpt2_state_dict`` transposes them to ``nn.Linear``'s
+(out, in)."""
 # buffers older checkpoints carry: a stored causal mask and its fill value
 _IGNORED_SUFFIXES = (".attn.bias", ".attn.masked_bias")
 
@@ -506,7 +512,7 @@ def convert_hf_gpt2_state_dict(
             continue
         key = hf_key if hf_key.startswith(("transformer.", "lm_head.")) else "transformer." + hf_key
         seen.add(key)
-        if key.endswith(_CONV1D_SUFFIXES):
+        if key.endswith(CONV1D_SUFFIXES):
             tensor = tensor.t()  # Conv1D (in, out) -> nn.Linear (out, in)
         if key not in expected:
             problems.append(f"unexpected key {hf_key}")

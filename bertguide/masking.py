@@ -111,7 +111,13 @@ class MaskingVocab:
 _VOCAB_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _as_vocab(tokenizer) -> MaskingVocab:
+def as_vocab(tokenizer: WordPieceTokenizer | MaskingVocab) -> MaskingVocab:
+    """The ``MaskingVocab`` of a tokenizer (built once per tokenizer), or the one given.
+
+    >>> vocab = as_vocab(WordPieceTokenizer.from_pretrained())
+    >>> vocab.mask_token_id, vocab.vocab_size, as_vocab(vocab) is vocab
+    (103, 30522, True)
+    """
     return (
         tokenizer if isinstance(tokenizer, MaskingVocab) else MaskingVocab.from_tokenizer(tokenizer)
     )
@@ -194,7 +200,7 @@ def mask_tokens(
     >>> (labels != -100).sum().item()                                  # round(0.15 * 7)
     1
     """
-    vocab = _as_vocab(tokenizer)
+    vocab = as_vocab(tokenizer)
     if not isinstance(input_ids, torch.Tensor) or input_ids.dtype != torch.long:
         raise TypeError("input_ids must be a torch.LongTensor of shape (T,) or (B, T)")
     if input_ids.dim() not in (1, 2) or input_ids.shape[-1] == 0:
@@ -340,7 +346,7 @@ class PreTrainingCollator:
         whole_word: bool = False,
         exact_count: bool = True,
     ) -> None:
-        self.vocab = _as_vocab(tokenizer)
+        self.vocab = as_vocab(tokenizer)
         check_flags(mlm=mlm, whole_word=whole_word, exact_count=exact_count)
         check_generator("generator", generator)
         self.mlm = mlm
@@ -405,7 +411,15 @@ class PreTrainingCollator:
 # --- next-sentence pairs -----------------------------------------------------------------
 
 
-def _check_documents(documents) -> None:
+def check_documents(documents) -> None:
+    """A TypeError unless ``documents`` is a list of documents, each a list of str.
+
+    >>> check_documents([["The cat sat.", "It slept."], ["Rain fell."]])
+    >>> check_documents(["The cat sat.", "It slept."])   # sentences, not documents
+    Traceback (most recent call last):
+        ...
+    TypeError: documents[0] must be a list of sentences, not str
+    """
     if not isinstance(documents, Sequence) or isinstance(documents, str):
         raise TypeError("documents must be a list of documents, each a list of sentences (str)")
     for d, document in enumerate(documents):
@@ -469,7 +483,7 @@ def make_nsp_pairs(
     >>> pairs[0]["token_type_ids"]
     [0, 0, 0, 0, 0, 0, 1, 1, 1, 1]
     """
-    _check_documents(documents)
+    check_documents(documents)
     if not isinstance(tokenizer, WordPieceTokenizer):
         raise TypeError(f"tokenizer must be a WordPieceTokenizer, not {type(tokenizer).__name__}")
     if check_int("max_length", max_length) < 5:

@@ -179,7 +179,7 @@ def test_parameter_counts_equal_transformers():
         assert ours_shapes.keys() == theirs_shapes.keys()  # the same names, key for key
         for key, shape in ours_shapes.items():
             # Conv1D stores (in, out), nn.Linear (out, in)
-            conv1d = key.endswith(gpt._CONV1D_SUFFIXES)
+            conv1d = key.endswith(gpt.CONV1D_SUFFIXES)
             assert shape == (theirs_shapes[key][::-1] if conv1d else theirs_shapes[key]), key
 
 

@@ -39,6 +39,7 @@ import dataclasses
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from itertools import pairwise
 
 import torch
@@ -52,8 +53,8 @@ from bertguide.family.common import (
     EncoderOutput,
     MaskedLMHead,
 )
-from bertguide.masking import IGNORE_INDEX, PreTrainingCollator, _check_documents, truncate_pair
-from bertguide.model import BertEncoder, BertPooler
+from bertguide.masking import IGNORE_INDEX, PreTrainingCollator, check_documents, truncate_pair
+from bertguide.model import BertEncoder, BertPooler, init_bert_weights
 from bertguide.tokenizer import WordPieceTokenizer
 
 SHARING = ("all", "attention", "ffn", "none")  # what the L layers share
@@ -129,7 +130,7 @@ class AlbertModel(BertEncoderModel):
             config, embedding_size=config.embedding_size, encoder=shared_encoder(config)
         )
         self.pooler = BertPooler(config)  # tanh(dense([CLS])), as BERT's
-        self.pooler.apply(self._init_weights)
+        self.pooler.apply(partial(init_bert_weights, std=config.initializer_range))
 
     def forward(
         self,
@@ -300,7 +301,7 @@ def make_sop_pairs(
     >>> tok.decode(pairs[2]["input_ids"])  # swapped: sentence 1 before sentence 0
     '[CLS] the river rose. [SEP] rain fell. [SEP]'
     """
-    _check_documents(documents)
+    check_documents(documents)
     if not isinstance(tokenizer, WordPieceTokenizer):
         raise TypeError(f"tokenizer must be a WordPieceTokenizer, not {type(tokenizer).__name__}")
     check_int("max_length", max_length, minimum=5)
@@ -384,7 +385,7 @@ class AlbertForPreTraining(nn.Module):
         )
         self.predictions.init_weights(config.initializer_range)
         self.sop_classifier = nn.Linear(config.hidden_size, 2)  # on the pooled [CLS]
-        self.albert._init_weights(self.sop_classifier)
+        init_bert_weights(self.sop_classifier, config.initializer_range)
 
     def forward(
         self,

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -32,7 +33,7 @@ from torch import nn
 from bertguide.checks import check_flags, check_int
 from bertguide.config import BertConfig
 from bertguide.embeddings import BertEmbeddings
-from bertguide.model import BertEncoder, BertModel, _padding_mask
+from bertguide.model import BertEncoder, init_bert_weights, padding_mask
 
 
 @dataclass
@@ -96,9 +97,7 @@ class BertEncoderModel(nn.Module):
             self.embeddings = BertEmbeddings(embedding_config(config, embedding_size))  # E wide
         self.embeddings_project = None if embedding_size is None else nn.Linear(embedding_size, C)
         self.encoder = BertEncoder(config) if encoder is None else encoder
-        self.apply(self._init_weights)
-
-    _init_weights = BertModel._init_weights  # BERT's initialisation: N(0, 0.02), zeros, ones
+        self.apply(partial(init_bert_weights, std=config.initializer_range))
 
     def forward(
         self,
@@ -114,7 +113,7 @@ class BertEncoderModel(nn.Module):
         x = self.embeddings(input_ids, token_type_ids, position_ids)  # (B, T, E); checks ids
         if self.embeddings_project is not None:
             x = self.embeddings_project(x)  # (B, T, E) -> (B, T, C)
-        mask = _padding_mask(attention_mask, input_ids, values=not self.training)  # (B,1,1,T)
+        mask = padding_mask(attention_mask, input_ids, values=not self.training)  # (B,1,1,T)
         x, hidden_states, attentions = self.encoder(
             x, mask, output_attentions, output_hidden_states
         )
@@ -150,8 +149,8 @@ class MaskedLMHead(nn.Module):
     def init_weights(self, std: float) -> None:
         """BERT's initialisation of the head's own tensors; the tied decoder is left alone.
 
-        (``BertModel._init_weights`` cannot be applied here: it would redraw the word
-        embeddings through the tied decoder.)"""
+        (``init_bert_weights`` cannot be applied to the whole head: it would redraw the
+        word embeddings through the tied decoder.)"""
         with torch.no_grad():
             self.dense.weight.normal_(0.0, std)
             self.dense.bias.zero_()

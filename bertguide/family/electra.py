@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -41,6 +42,7 @@ from bertguide.family.common import (
     MaskedLMHead,
 )
 from bertguide.masking import IGNORE_INDEX
+from bertguide.model import init_bert_weights
 
 DISCRIMINATOR_WEIGHT = 50.0  # lambda of the combined loss (Clark et al., section 3)
 ORIGINAL, REPLACED = 0, 1  # discriminator labels, as in transformers
@@ -114,7 +116,8 @@ class ElectraForPreTraining(nn.Module):
         self.config = config
         self.electra = ElectraModel(config, embedding_size)
         self.discriminator_predictions = ElectraDiscriminatorPredictions(config)
-        self.discriminator_predictions.apply(self.electra._init_weights)
+        init = partial(init_bert_weights, std=config.initializer_range)
+        self.discriminator_predictions.apply(init)
 
     def forward(
         self,

@@ -32,7 +32,7 @@ from collections.abc import Mapping, Sequence
 import torch
 
 from bertguide.checks import check_bool, check_float, check_int
-from bertguide.masking import PreTrainingCollator, _check_documents, mask_examples
+from bertguide.masking import PreTrainingCollator, check_documents, mask_examples
 from bertguide.tokenizer import WordPieceTokenizer
 from bertguide.training import TrainingConfig
 
@@ -71,7 +71,7 @@ def pack_full_sentences(
     >>> [x["sentences"] for x in inputs]  # one input per document here
     [[(0, 0), (0, 1)], [(1, 0), (1, 1)]]
     """
-    _check_documents(documents)
+    check_documents(documents)
     if not isinstance(tokenizer, WordPieceTokenizer):
         raise TypeError(f"tokenizer must be a WordPieceTokenizer, not {type(tokenizer).__name__}")
     check_int("max_length", max_length, minimum=3)

@@ -52,9 +52,10 @@ from bertguide.masking import (
     MASK_FRACTION,
     RANDOM_FRACTION,
     MaskingVocab,
-    _as_vocab,
+    as_vocab,
     word_ids,
 )
+from bertguide.model import init_bert_weights
 from bertguide.tokenizer import WordPieceTokenizer
 
 GEOMETRIC_P = 0.2  # p of the span-length law
@@ -174,7 +175,7 @@ def span_mask(
     >>> tuple(out.span_boundaries.shape)  # (B, T, 2): the tokens just outside each span
     (2, 11, 2)
     """
-    vocab = _as_vocab(tokenizer)
+    vocab = as_vocab(tokenizer)
     if not isinstance(input_ids, torch.Tensor) or input_ids.dtype != torch.long:
         raise TypeError("input_ids must be a torch.LongTensor of shape (B, T)")
     if input_ids.dim() != 2:
@@ -285,7 +286,7 @@ class SpanBertForPreTraining(nn.Module):
         self.mlm.init_weights(config.initializer_range)
         self.sbo = SpanBoundaryHead(config, word_embeddings)
         for module in (self.sbo.position_embeddings, self.sbo.dense1, self.sbo.dense2):
-            self.bert._init_weights(module)
+            init_bert_weights(module, config.initializer_range)
 
     def forward(
         self,

@@ -44,7 +44,7 @@ from bertguide.corpus import CORPORA, sentence_documents
 from bertguide.figures import figure
 from bertguide.figures.style import COLUMN_INCHES, INK, SMALL_PT, new_figure, style_ticks
 from bertguide.generation import generate
-from bertguide.gpt import _CONV1D_SUFFIXES, GPT2LMHeadModel, GPTConfig, convert_hf_gpt2_state_dict
+from bertguide.gpt import CONV1D_SUFFIXES, GPT2LMHeadModel, GPTConfig, convert_hf_gpt2_state_dict
 from bertguide.history import GENERATIONS, LANGUAGE_MODELS
 from bertguide.training import TrainingConfig, train
 
@@ -234,7 +234,7 @@ def to_hf_state_dict(model: GPT2LMHeadModel) -> dict[str, torch.Tensor]:
     for key, tensor in model.state_dict().items():
         if key == "lm_head.weight":
             continue
-        state[key] = tensor.t().contiguous() if key.endswith(_CONV1D_SUFFIXES) else tensor
+        state[key] = tensor.t().contiguous() if key.endswith(CONV1D_SUFFIXES) else tensor
     return state
 
 
