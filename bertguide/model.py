@@ -9,10 +9,10 @@ One encoder layer (post-LayerNorm, as in the original BERT):
     y = LayerNorm(a + Dropout(GELU(a W_1 + b_1) W_2 + b_2))        # BertIntermediate/Output
 
 ``BertModel`` = ``BertEmbeddings`` -> L layers -> ``BertPooler`` (tanh of a dense layer on
-the [CLS] vector). Class and attribute names are those of ``transformers``, so a
-Hugging Face checkpoint's keys name our parameters; ``from_pretrained`` still maps them
-explicitly (``convert_hf_state_dict``) so that every difference is visible and every
-mismatch fails with the key's name.
+the [CLS] vector; ``mean_pool`` averages the tokens instead). Class and attribute names
+are those of ``transformers``, so a Hugging Face checkpoint's keys name our parameters;
+``from_pretrained`` still maps them explicitly (``convert_hf_state_dict``) so that every
+difference is visible and every mismatch fails with the key's name.
 
 Input conventions: ``input_ids`` must be a 2-D LongTensor (B, T), even for a single
 sequence (``ids.unsqueeze(0)``); a 1-D tensor is refused rather than guessed at.
@@ -173,6 +173,21 @@ class BertPooler(nn.Module):
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
         return self.activation(self.dense(hidden_states[:, 0]))  # (B, T, C) -> (B, C)
+
+
+def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """(B, T, C) token vectors, (B, T) mask -> (B, C): the mean over the real tokens.
+
+    The other way to one vector per sequence, next to the pooler's [CLS]: padding
+    (mask 0) is left out of the mean, and a row with no real token gives zeros.
+
+    >>> hidden = torch.tensor([[[1.0], [3.0], [9.0]], [[4.0], [0.0], [0.0]]])  # (2, 3, 1)
+    >>> mean_pool(hidden, torch.tensor([[1, 1, 0], [1, 0, 0]]))
+    tensor([[2.],
+            [4.]])
+    """
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)  # (B, T, 1)
+    return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)  # (B, C)
 
 
 @dataclass

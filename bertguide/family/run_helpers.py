@@ -75,16 +75,6 @@ def small_bert(architecture: tuple[int, int, int], vocab_size: int, seed: int):
     return BertForPreTraining(config)
 
 
-def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-    """(B, T, C) token vectors -> (B, C): the mean over the real tokens (mask 1).
-
-    >>> mean_pool(torch.tensor([[[1.0], [3.0], [9.0]]]), torch.tensor([[1, 1, 0]]))
-    tensor([[2.]])
-    """
-    real = attention_mask[..., None].float()  # (B, T, 1)
-    return (hidden * real).sum(1) / real.sum(1)
-
-
 @torch.no_grad()
 def mlm_accuracy(model: BertForPreTraining, batches: list[dict]) -> float:
     """Top-1 accuracy over the masked positions of ``batches`` (labels != -100)."""

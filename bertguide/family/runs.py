@@ -53,13 +53,12 @@ from bertguide.family.run_helpers import (
     encode_all,
     fit,
     masked_batches,
-    mean_pool,
     mlm_accuracy,
     small_bert,
     timed,
 )
 from bertguide.masking import IGNORE_INDEX, PreTrainingCollator
-from bertguide.model import BertModel, count_parameters
+from bertguide.model import BertModel, count_parameters, mean_pool
 from bertguide.pretraining import BertForPreTraining
 from bertguide.tokenizer import WordPieceTokenizer
 
