@@ -285,9 +285,13 @@ class BertForSequenceClassification(BertTaskModel):
         ((2, 2), 0)
         """
         encoded = self.encode(
-            input_ids, attention_mask, token_type_ids, position_ids,
-            output_attentions, output_hidden_states,
-        )  # fmt: skip
+            input_ids,
+            attention_mask,
+            token_type_ids,
+            position_ids,
+            output_attentions,
+            output_hidden_states,
+        )
         logits = self.classifier(self.dropout(encoded.pooler_output))  # (B, K)
         loss = None
         if labels is not None:
@@ -339,9 +343,13 @@ class BertForTokenClassification(BertTaskModel):
         4
         """
         encoded = self.encode(
-            input_ids, attention_mask, token_type_ids, position_ids,
-            output_attentions, output_hidden_states,
-        )  # fmt: skip
+            input_ids,
+            attention_mask,
+            token_type_ids,
+            position_ids,
+            output_attentions,
+            output_hidden_states,
+        )
         logits = self.classifier(self.dropout(encoded.last_hidden_state))  # (B, T, K)
         loss = None
         if labels is not None:
@@ -397,9 +405,13 @@ class BertForQuestionAnswering(BertTaskModel):
         ((1, 11), 0, True)
         """
         encoded = self.encode(
-            input_ids, attention_mask, token_type_ids, position_ids,
-            output_attentions, output_hidden_states,
-        )  # fmt: skip
+            input_ids,
+            attention_mask,
+            token_type_ids,
+            position_ids,
+            output_attentions,
+            output_hidden_states,
+        )
         # transformers applies no dropout before qa_outputs
         logits = self.qa_outputs(encoded.last_hidden_state)  # (B, T, 2)
         start_logits, end_logits = logits[..., 0], logits[..., 1]  # (B, T) each
