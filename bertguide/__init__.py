@@ -25,7 +25,8 @@ Language models and BERT                 ``figures.language_models``
 where the weights come from              ``pretrained``
 the offline corpora (every chapter)      ``corpus``
 Tokenization                             ``basic_tokenizer``, ``tokenizer``,
-                                         ``offsets``, ``wordpiece_training``,
+                                         ``encoding``, ``offsets``,
+                                         ``wordpiece_training``,
                                          ``figures.tokenization``
 Embeddings                               ``embeddings``, ``analysis.embeddings``,
                                          ``figures.embeddings``
@@ -71,6 +72,7 @@ trained results, shipped and checked     ``experiments``, ``experiments.registry
                                          ``experiments.__main__``
 the ``bertguide`` command                ``cli``
 the package's version (one place)        ``version``
+the argument checks every module shares  ``checks``
 =======================================  ===========================================
 
 ``training`` is the one loop that pre-training, fine-tuning and distillation share;
@@ -97,6 +99,7 @@ from bertguide.attention import (
 from bertguide.basic_tokenizer import BasicTokenizer
 from bertguide.config import BertConfig
 from bertguide.embeddings import BertEmbeddings
+from bertguide.encoding import BatchEncoding
 from bertguide.export.views import AttentionView, attention_view
 from bertguide.figures.attention_maps import plot_attention
 from bertguide.finetuning import (
@@ -124,7 +127,7 @@ from bertguide.pretrained import (
     verify_default,
 )
 from bertguide.pretraining import BertForPreTraining, fill_mask, next_sentence
-from bertguide.tokenizer import BatchEncoding, TokenizationSteps, WordPieceTokenizer
+from bertguide.tokenizer import TokenizationSteps, WordPieceTokenizer
 from bertguide.training import TrainingConfig, TrainingHistory, train
 from bertguide.version import __version__
 from bertguide.wordpiece_training import train_wordpiece

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bertguide.checks import check_float, check_int, check_str
 from bertguide.pretrained import read_config, resolve
 
 # Keys Hugging Face writes into config.json that say nothing about the encoder's
@@ -124,45 +125,27 @@ class BertConfig:
             "type_vocab_size",
         )
         for name in positive_ints:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise TypeError(f"{name} must be an int, not {type(value).__name__}")
-            if value <= 0:
-                raise ValueError(f"{name} must be positive, got {value}")
+            check_int(name, getattr(self, name), 1)
+        # JSON may write 0 for 0.0: the floats are stored as floats
         for name in ("hidden_dropout_prob", "attention_probs_dropout_prob"):
-            value = self._as_float(name)
-            if not 0.0 <= value < 1.0:
-                raise ValueError(f"{name} must be in [0, 1), got {value}")
+            setattr(self, name, check_float(name, getattr(self, name), 0.0, 1.0, open_high=True))
         for name in ("initializer_range", "layer_norm_eps"):
-            if self._as_float(name) <= 0.0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+            setattr(self, name, check_float(name, getattr(self, name), 0.0, open_low=True))
         if self.hidden_size % self.num_attention_heads != 0:
             raise ValueError(
                 f"hidden_size ({self.hidden_size}) must be divisible by "
                 f"num_attention_heads ({self.num_attention_heads})"
             )
-        if not isinstance(self.hidden_act, str):
-            raise TypeError(f"hidden_act must be a str, not {type(self.hidden_act).__name__}")
-        if self.hidden_act not in SUPPORTED_ACTIVATIONS:
+        if check_str("hidden_act", self.hidden_act) not in SUPPORTED_ACTIVATIONS:
             raise ValueError(
                 f"hidden_act={self.hidden_act!r} is not implemented; "
                 f"expected one of {SUPPORTED_ACTIVATIONS}"
             )
-        pad = self.pad_token_id
-        if isinstance(pad, bool) or not isinstance(pad, int):
-            raise TypeError(f"pad_token_id must be an int, not {type(pad).__name__}")
+        pad = check_int("pad_token_id", self.pad_token_id)
         if not 0 <= pad < self.vocab_size:
             raise ValueError(
                 f"pad_token_id must be in [0, vocab_size={self.vocab_size}), got {pad}"
             )
-
-    def _as_float(self, name: str) -> float:
-        """Check a float field (JSON may write 0 for 0.0) and store it as a float."""
-        value = getattr(self, name)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise TypeError(f"{name} must be a float, not {type(value).__name__}")
-        setattr(self, name, float(value))
-        return float(value)
 
     @property
     def head_size(self) -> int:

@@ -41,6 +41,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from bertguide.checks import check_int
+
 WIKIPEDIA_FILE = "enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
 LEE_BACKGROUND_FILE = "lee_background.cor"
 LEE_FILE = "lee.cor"
@@ -101,10 +103,7 @@ def _wikipedia_articles() -> tuple[Article, ...]:
 
 def wikipedia_articles(limit: int | None = None) -> list[Article]:
     """The Wikipedia sample's articles, in dump order; ``limit`` keeps the first few."""
-    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool)):
-        raise TypeError(f"limit must be an int or None, got {type(limit).__name__}")
-    if limit is not None and limit < 0:
-        raise ValueError(f"limit must be >= 0, got {limit}")
+    check_int("limit", limit, 0, optional=True)
     articles = _wikipedia_articles()
     return list(articles if limit is None else articles[:limit])
 

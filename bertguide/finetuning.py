@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from safetensors.torch import save_file
 from torch import nn
 
+from bertguide.checks import check_int
 from bertguide.config import BertConfig
 from bertguide.model import BertModel, convert_hf_state_dict, hf_to_bertguide_key
 from bertguide.pretrained import load_state_dict, read_config, resolve
@@ -148,8 +149,7 @@ class BertTaskModel(nn.Module):
         >>> model.head_loaded, model.classifier.weight.shape
         (False, torch.Size([3, 384]))
         """
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise TypeError(f"seed must be an int, not {type(seed).__name__}")
+        check_int("seed", seed)
         directory = resolve(name_or_path)
         raw = read_config(directory)
         config = BertConfig.from_pretrained(directory)
@@ -285,9 +285,13 @@ class BertForSequenceClassification(BertTaskModel):
         ((2, 2), 0)
         """
         encoded = self.encode(
-            input_ids, attention_mask, token_type_ids, position_ids,
-            output_attentions, output_hidden_states,
-        )  # fmt: skip
+            input_ids,
+            attention_mask,
+            token_type_ids,
+            position_ids,
+            output_attentions,
+            output_hidden_states,
+        )
         logits = self.classifier(self.dropout(encoded.pooler_output))  # (B, K)
         loss = None
         if labels is not None:
@@ -339,9 +343,13 @@ class BertForTokenClassification(BertTaskModel):
         4
         """
         encoded = self.encode(
-            input_ids, attention_mask, token_type_ids, position_ids,
-            output_attentions, output_hidden_states,
-        )  # fmt: skip
+            input_ids,
+            attention_mask,
+            token_type_ids,
+            position_ids,
+            output_attentions,
+            output_hidden_states,
+        )
         logits = self.classifier(self.dropout(encoded.last_hidden_state))  # (B, T, K)
         loss = None
         if labels is not None:
@@ -397,9 +405,13 @@ class BertForQuestionAnswering(BertTaskModel):
         ((1, 11), 0, True)
         """
         encoded = self.encode(
-            input_ids, attention_mask, token_type_ids, position_ids,
-            output_attentions, output_hidden_states,
-        )  # fmt: skip
+            input_ids,
+            attention_mask,
+            token_type_ids,
+            position_ids,
+            output_attentions,
+            output_hidden_states,
+        )
         # transformers applies no dropout before qa_outputs
         logits = self.qa_outputs(encoded.last_hidden_state)  # (B, T, 2)
         start_logits, end_logits = logits[..., 0], logits[..., 1]  # (B, T) each

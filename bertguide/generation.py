@@ -15,17 +15,11 @@ Left out: beam search, top-p (nucleus) sampling, repetition penalties and stop s
 
 from __future__ import annotations
 
-import math
-
 import torch
 
+from bertguide.checks import check_flags, check_float, check_generator, check_int
 from bertguide.embeddings import check_ids, check_input_ids
-from bertguide.gpt import (
-    GPT2LMHeadModel,
-    KeyValueCache,
-    check_flag,
-    check_int,
-)
+from bertguide.gpt import GPT2LMHeadModel, KeyValueCache
 
 
 def _check_generate_args(model, input_ids, max_new_tokens, temperature, top_k, generator, eos):
@@ -35,13 +29,9 @@ def _check_generate_args(model, input_ids, max_new_tokens, temperature, top_k, g
     V = model.config.vocab_size
     check_ids("input_ids", input_ids, input_ids.shape, V, "vocab_size")
     check_int("max_new_tokens", max_new_tokens, 0)
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)):
-        raise TypeError(f"temperature must be a float, not {type(temperature).__name__}")
-    if not (temperature > 0.0 and math.isfinite(temperature)):
-        raise ValueError(f"temperature must be a positive finite number, got {temperature}")
+    check_float("temperature", temperature, 0.0, open_low=True, open_high=True)
     check_int("top_k", top_k, 1, optional=True)
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator, not {type(generator).__name__}")
+    check_generator("generator", generator)
     check_int("eos_token_id", eos, 0, optional=True)
     if eos is not None and eos >= V:
         raise ValueError(f"eos_token_id must be in [0, vocab_size={V}), got {eos}")
@@ -83,8 +73,7 @@ def generate(
     _check_generate_args(
         model, input_ids, max_new_tokens, temperature, top_k, generator, eos_token_id
     )
-    check_flag("do_sample", do_sample)
-    check_flag("use_cache", use_cache)
+    check_flags(do_sample=do_sample, use_cache=use_cache)
     window = model.config.n_positions
     ids = input_ids
     past: KeyValueCache | None = None

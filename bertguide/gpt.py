@@ -61,21 +61,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from bertguide.attention import scaled_dot_product_attention
+from bertguide.checks import check_bool, check_float, check_int
 from bertguide.embeddings import check_ids, check_input_ids
 
 # L pairs (keys, values), each (B, N, P, H)
 KeyValueCache = tuple[tuple[torch.Tensor, torch.Tensor], ...]
-
-
-def check_int(name: str, value: Any, low: int, optional: bool = False) -> None:
-    """An int (not a bool) >= low, or None when optional."""
-    if optional and value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int):
-        kind = "an int or None" if optional else "an int"
-        raise TypeError(f"{name} must be {kind}, not {type(value).__name__}")
-    if value < low:
-        raise ValueError(f"{name} must be >= {low}, got {value}")
 
 
 @dataclass
@@ -98,21 +88,11 @@ class GPTConfig:
         for name in ("vocab_size", "n_positions", "n_embd", "n_layer", "n_head", "n_inner"):
             check_int(name, getattr(self, name), 1, optional=name == "n_inner")
         for name in ("embd_pdrop", "attn_pdrop", "resid_pdrop"):
-            value = self._as_float(name)
-            if not 0.0 <= value < 1.0:
-                raise ValueError(f"{name} must be in [0, 1), got {value}")
+            setattr(self, name, check_float(name, getattr(self, name), 0.0, 1.0, open_high=True))
         for name in ("layer_norm_epsilon", "initializer_range"):
-            if self._as_float(name) <= 0.0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+            setattr(self, name, check_float(name, getattr(self, name), 0.0, open_low=True))
         if self.n_embd % self.n_head != 0:
             raise ValueError(f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head})")
-
-    def _as_float(self, name: str) -> float:
-        value = getattr(self, name)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise TypeError(f"{name} must be a float, not {type(value).__name__}")
-        setattr(self, name, float(value))
-        return float(value)
 
     @property
     def head_size(self) -> int:
@@ -357,11 +337,6 @@ class CausalLMOutput:
     attentions: tuple[torch.Tensor, ...] | None = None  # L of (B, N, T, P + T); rows sum to 1
 
 
-def check_flag(name: str, value: Any) -> None:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be a bool, not {type(value).__name__}")
-
-
 def _check_labels(labels: Any, input_ids: torch.Tensor, vocab_size: int) -> None:
     if not isinstance(labels, torch.Tensor):
         raise TypeError(f"labels must be a torch.Tensor, not {type(labels).__name__}")
@@ -448,7 +423,7 @@ class GPT2LMHeadModel(nn.Module):
         (torch.Size([]), torch.Size([1, 4, 3, 16]))
         """
         for name, flag in (("use_cache", use_cache), ("output_attentions", output_attentions)):
-            check_flag(name, flag)
+            check_bool(name, flag)
         check_input_ids(input_ids)
         config = self.config
         values = not self.training  # reading ids on the host syncs: not in a training step
@@ -494,9 +469,15 @@ def next_token_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 
 # --- Hugging Face's GPT-2 checkpoints -----------------------------------------
 
-# Conv1D layers of transformers' GPT-2: their weights are stored (in, out)
-_CONV1D_SUFFIXES = (".attn.c_attn.weight", ".attn.c_proj.weight", ".mlp.c_fc.weight",
-                    ".mlp.c_proj.weight")  # fmt: skip
+CONV1D_SUFFIXES = (
+    ".attn.c_attn.weight",
+    ".attn.c_proj.weight",
+    ".mlp.c_fc.weight",
+    ".mlp.c_proj.weight",
+)
+"""The Conv1D layers of transformers' GPT-2, whose weights are stored (in, out): their
+keys end so, and ``convert_hf_gpt2_state_dict`` transposes them to ``nn.Linear``'s
+(out, in)."""
 # buffers older checkpoints carry: a stored causal mask and its fill value
 _IGNORED_SUFFIXES = (".attn.bias", ".attn.masked_bias")
 
@@ -531,7 +512,7 @@ def convert_hf_gpt2_state_dict(
             continue
         key = hf_key if hf_key.startswith(("transformer.", "lm_head.")) else "transformer." + hf_key
         seen.add(key)
-        if key.endswith(_CONV1D_SUFFIXES):
+        if key.endswith(CONV1D_SUFFIXES):
             tensor = tensor.t()  # Conv1D (in, out) -> nn.Linear (out, in)
         if key not in expected:
             problems.append(f"unexpected key {hf_key}")

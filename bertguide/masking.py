@@ -59,6 +59,7 @@ from itertools import pairwise
 
 import torch
 
+from bertguide.checks import check_flags, check_float, check_generator, check_int
 from bertguide.tokenizer import SPECIAL_TOKENS, WordPieceTokenizer
 
 IGNORE_INDEX = -100  # label of a position the loss skips (transformers' convention)
@@ -110,31 +111,16 @@ class MaskingVocab:
 _VOCAB_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _as_vocab(tokenizer) -> MaskingVocab:
+def as_vocab(tokenizer: WordPieceTokenizer | MaskingVocab) -> MaskingVocab:
+    """The ``MaskingVocab`` of a tokenizer (built once per tokenizer), or the one given.
+
+    >>> vocab = as_vocab(WordPieceTokenizer.from_pretrained())
+    >>> vocab.mask_token_id, vocab.vocab_size, as_vocab(vocab) is vocab
+    (103, 30522, True)
+    """
     return (
         tokenizer if isinstance(tokenizer, MaskingVocab) else MaskingVocab.from_tokenizer(tokenizer)
     )
-
-
-def _check_probability(name: str, value, *, allow_zero: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a float, not {type(value).__name__}")
-    if not (0.0 <= value <= 1.0 if allow_zero else 0.0 < value <= 1.0):
-        interval = "[0, 1]" if allow_zero else "(0, 1]"
-        raise ValueError(f"{name} must be in {interval}, got {value}")
-    return float(value)
-
-
-def _check_generator(generator) -> None:
-    if generator is not None and not isinstance(generator, torch.Generator):
-        kind = type(generator).__name__
-        raise TypeError(f"generator must be a torch.Generator or None, not {kind}")
-
-
-def _check_flags(**flags) -> None:
-    for name, flag in flags.items():
-        if not isinstance(flag, bool):
-            raise TypeError(f"{name} must be a bool, not {type(flag).__name__}")
 
 
 def word_ids(
@@ -214,7 +200,7 @@ def mask_tokens(
     >>> (labels != -100).sum().item()                                  # round(0.15 * 7)
     1
     """
-    vocab = _as_vocab(tokenizer)
+    vocab = as_vocab(tokenizer)
     if not isinstance(input_ids, torch.Tensor) or input_ids.dtype != torch.long:
         raise TypeError("input_ids must be a torch.LongTensor of shape (T,) or (B, T)")
     if input_ids.dim() not in (1, 2) or input_ids.shape[-1] == 0:
@@ -227,9 +213,9 @@ def mask_tokens(
         raise ValueError(
             f"attention_mask must be a tensor of input_ids' shape {list(input_ids.shape)}"
         )
-    probability = _check_probability("mlm_probability", mlm_probability)
-    _check_generator(generator)
-    _check_flags(whole_word=whole_word, exact_count=exact_count)
+    probability = check_float("mlm_probability", mlm_probability, 0.0, 1.0, open_low=True)
+    check_generator("generator", generator)
+    check_flags(whole_word=whole_word, exact_count=exact_count)
 
     one_row = input_ids.dim() == 1
     ids = input_ids.unsqueeze(0) if one_row else input_ids  # (B, T)
@@ -360,11 +346,13 @@ class PreTrainingCollator:
         whole_word: bool = False,
         exact_count: bool = True,
     ) -> None:
-        self.vocab = _as_vocab(tokenizer)
-        _check_flags(mlm=mlm, whole_word=whole_word, exact_count=exact_count)
-        _check_generator(generator)
+        self.vocab = as_vocab(tokenizer)
+        check_flags(mlm=mlm, whole_word=whole_word, exact_count=exact_count)
+        check_generator("generator", generator)
         self.mlm = mlm
-        self.mlm_probability = _check_probability("mlm_probability", mlm_probability)
+        self.mlm_probability = check_float(
+            "mlm_probability", mlm_probability, 0.0, 1.0, open_low=True
+        )
         self.generator = generator
         self.whole_word = whole_word
         self.exact_count = exact_count
@@ -423,7 +411,15 @@ class PreTrainingCollator:
 # --- next-sentence pairs -----------------------------------------------------------------
 
 
-def _check_documents(documents) -> None:
+def check_documents(documents) -> None:
+    """A TypeError unless ``documents`` is a list of documents, each a list of str.
+
+    >>> check_documents([["The cat sat.", "It slept."], ["Rain fell."]])
+    >>> check_documents(["The cat sat.", "It slept."])   # sentences, not documents
+    Traceback (most recent call last):
+        ...
+    TypeError: documents[0] must be a list of sentences, not str
+    """
     if not isinstance(documents, Sequence) or isinstance(documents, str):
         raise TypeError("documents must be a list of documents, each a list of sentences (str)")
     for d, document in enumerate(documents):
@@ -487,18 +483,15 @@ def make_nsp_pairs(
     >>> pairs[0]["token_type_ids"]
     [0, 0, 0, 0, 0, 0, 1, 1, 1, 1]
     """
-    _check_documents(documents)
+    check_documents(documents)
     if not isinstance(tokenizer, WordPieceTokenizer):
         raise TypeError(f"tokenizer must be a WordPieceTokenizer, not {type(tokenizer).__name__}")
-    if isinstance(max_length, bool) or not isinstance(max_length, int):
-        raise TypeError(f"max_length must be an int, not {type(max_length).__name__}")
-    if max_length < 5:
+    if check_int("max_length", max_length) < 5:
         raise ValueError(
             f"max_length must be >= 5 ([CLS] A [SEP] B [SEP], one token of each), got {max_length}"
         )
-    next_probability = _check_probability("next_probability", next_probability, allow_zero=True)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed must be an int, not {type(seed).__name__}")
+    next_probability = check_float("next_probability", next_probability, 0.0, 1.0)
+    check_int("seed", seed)
 
     budget = max_length - 3  # room left by [CLS], [SEP], [SEP]
 

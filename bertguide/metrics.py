@@ -39,16 +39,12 @@ import string
 from collections import Counter
 from collections.abc import Sequence
 
+from bertguide.checks import check_str
+
 _PUNCTUATION = frozenset(string.punctuation)  # ASCII only, as in the official script
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 
 # --- SQuAD v1.1: exact match and token F1 ------------------------------------------
-
-
-def _check_text(name: str, value) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be a str, not {type(value).__name__}: {value!r}")
-    return value
 
 
 def _gold_list(answers) -> list[str]:
@@ -60,7 +56,7 @@ def _gold_list(answers) -> list[str]:
         )
     if not golds:
         raise ValueError("a question needs at least one gold answer, got none")
-    return [_check_text("each gold answer", g) for g in golds]
+    return [check_str("each gold answer", g) for g in golds]
 
 
 def normalize_answer(text: str) -> str:
@@ -71,7 +67,7 @@ def normalize_answer(text: str) -> str:
     >>> normalize_answer("an apple a day")   # articles go, whole words only
     'apple day'
     """
-    text = _check_text("text", text).lower()
+    text = check_str("text", text).lower()
     text = "".join(ch for ch in text if ch not in _PUNCTUATION)
     text = _ARTICLES.sub(" ", text)
     return " ".join(text.split())
@@ -87,7 +83,7 @@ def exact_match(prediction: str, answers: str | Sequence[str]) -> float:
     >>> exact_match("Christopher Columbus", "Columbus")
     0.0
     """
-    guess = normalize_answer(_check_text("prediction", prediction))
+    guess = normalize_answer(check_str("prediction", prediction))
     return float(any(guess == normalize_answer(g) for g in _gold_list(answers)))
 
 
@@ -110,7 +106,7 @@ def token_f1(prediction: str, answers: str | Sequence[str]) -> float:
     >>> token_f1("", "Columbus"), token_f1("", "")   # v1.1: nothing shared scores 0
     (0.0, 0.0)
     """
-    _check_text("prediction", prediction)
+    check_str("prediction", prediction)
     return max(_token_f1(prediction, g) for g in _gold_list(answers))
 
 

@@ -9,10 +9,10 @@ One encoder layer (post-LayerNorm, as in the original BERT):
     y = LayerNorm(a + Dropout(GELU(a W_1 + b_1) W_2 + b_2))        # BertIntermediate/Output
 
 ``BertModel`` = ``BertEmbeddings`` -> L layers -> ``BertPooler`` (tanh of a dense layer on
-the [CLS] vector). Class and attribute names are those of ``transformers``, so a
-Hugging Face checkpoint's keys name our parameters; ``from_pretrained`` still maps them
-explicitly (``convert_hf_state_dict``) so that every difference is visible and every
-mismatch fails with the key's name.
+the [CLS] vector; ``mean_pool`` averages the tokens instead). Class and attribute names
+are those of ``transformers``, so a Hugging Face checkpoint's keys name our parameters;
+``from_pretrained`` still maps them explicitly (``convert_hf_state_dict``) so that every
+difference is visible and every mismatch fails with the key's name.
 
 Input conventions: ``input_ids`` must be a 2-D LongTensor (B, T), even for a single
 sequence (``ids.unsqueeze(0)``); a 1-D tensor is refused rather than guessed at.
@@ -32,6 +32,7 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -40,6 +41,7 @@ from safetensors.torch import save_file
 from torch import nn
 
 from bertguide.attention import BertAttention, DenseResidualNorm
+from bertguide.checks import check_flags
 from bertguide.config import BertConfig
 from bertguide.embeddings import BertEmbeddings
 from bertguide.pretrained import load_state_dict, resolve
@@ -173,6 +175,21 @@ class BertPooler(nn.Module):
         return self.activation(self.dense(hidden_states[:, 0]))  # (B, T, C) -> (B, C)
 
 
+def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """(B, T, C) token vectors, (B, T) mask -> (B, C): the mean over the real tokens.
+
+    The other way to one vector per sequence, next to the pooler's [CLS]: padding
+    (mask 0) is left out of the mean, and a row with no real token gives zeros.
+
+    >>> hidden = torch.tensor([[[1.0], [3.0], [9.0]], [[4.0], [0.0], [0.0]]])  # (2, 3, 1)
+    >>> mean_pool(hidden, torch.tensor([[1, 1, 0], [1, 0, 0]]))
+    tensor([[2.],
+            [4.]])
+    """
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)  # (B, T, 1)
+    return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)  # (B, C)
+
+
 @dataclass
 class BertModelOutput:
     """What ``BertModel`` returns (field names as in transformers).
@@ -192,13 +209,44 @@ class BertModelOutput:
     attentions: tuple[torch.Tensor, ...] | None = None  # L of (B, N, T, T); rows sum to 1
 
 
-def _padding_mask(
-    attention_mask, input_ids: torch.Tensor, values: bool = True
+def init_bert_weights(module: nn.Module, std: float) -> None:
+    """BERT's initialisation of one module, for training from scratch (loading overwrites
+    it): Linear and Embedding weights drawn from N(0, std), biases and the padding row
+    zero, LayerNorm weight 1 and bias 0; other modules are left alone. Initialise a
+    whole model with ``model.apply(partial(init_bert_weights, std=0.02))``.
+
+    >>> layer = nn.Linear(384, 2)
+    >>> init_bert_weights(layer, std=0.02)
+    >>> layer.bias.tolist(), round(layer.weight.std().item(), 2)
+    ([0.0, 0.0], 0.02)
+    """
+    if isinstance(module, nn.Linear):
+        nn.init.normal_(module.weight, mean=0.0, std=std)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.Embedding):
+        nn.init.normal_(module.weight, mean=0.0, std=std)
+        if module.padding_idx is not None:
+            with torch.no_grad():
+                module.weight[module.padding_idx].zero_()
+    elif isinstance(module, nn.LayerNorm):
+        nn.init.ones_(module.weight)
+        nn.init.zeros_(module.bias)
+
+
+def padding_mask(
+    attention_mask: torch.Tensor | None, input_ids: torch.Tensor, values: bool = True
 ) -> torch.Tensor | None:
     """attention_mask (B, T) of 1/0 -> bool (B, 1, 1, T) for every head and query, or None.
 
     With ``values`` (eval mode) the mask's values are checked and an all-ones mask is
     dropped; both read the tensor on the host. Without (training), neither happens.
+
+    >>> ids = torch.tensor([[101, 7592, 102], [101, 102, 0]])
+    >>> padding_mask(torch.tensor([[1, 1, 1], [1, 1, 0]]), ids).int().tolist()
+    [[[[1, 1, 1]]], [[[1, 1, 0]]]]
+    >>> padding_mask(torch.ones(2, 3, dtype=torch.long), ids) is None  # nothing to hide
+    True
     """
     if attention_mask is None:
         return None
@@ -250,23 +298,7 @@ class BertModel(nn.Module):
         self.embeddings = BertEmbeddings(config)
         self.encoder = BertEncoder(config)
         self.pooler = BertPooler(config)
-        self.apply(self._init_weights)
-
-    def _init_weights(self, module: nn.Module) -> None:
-        """BERT's initialisation, for training from scratch; loading overwrites it."""
-        std = self.config.initializer_range
-        if isinstance(module, nn.Linear):
-            nn.init.normal_(module.weight, mean=0.0, std=std)
-            if module.bias is not None:
-                nn.init.zeros_(module.bias)
-        elif isinstance(module, nn.Embedding):
-            nn.init.normal_(module.weight, mean=0.0, std=std)
-            if module.padding_idx is not None:
-                with torch.no_grad():
-                    module.weight[module.padding_idx].zero_()
-        elif isinstance(module, nn.LayerNorm):
-            nn.init.ones_(module.weight)
-            nn.init.zeros_(module.bias)
+        self.apply(partial(init_bert_weights, std=config.initializer_range))
 
     def forward(
         self,
@@ -278,14 +310,9 @@ class BertModel(nn.Module):
         output_hidden_states: bool = False,
     ) -> BertModelOutput:
         """input_ids (B, T) -> BertModelOutput; see the module docstring for conventions."""
-        for name, flag in (
-            ("output_attentions", output_attentions),
-            ("output_hidden_states", output_hidden_states),
-        ):
-            if not isinstance(flag, bool):
-                raise TypeError(f"{name} must be a bool, not {type(flag).__name__}")
+        check_flags(output_attentions=output_attentions, output_hidden_states=output_hidden_states)
         x = self.embeddings(input_ids, token_type_ids, position_ids)  # (B, T, C); checks ids
-        mask = _padding_mask(attention_mask, input_ids, values=not self.training)  # (B,1,1,T)
+        mask = padding_mask(attention_mask, input_ids, values=not self.training)  # (B,1,1,T)
         x, hidden_states, attentions = self.encoder(
             x, mask, output_attentions, output_hidden_states
         )

@@ -46,6 +46,9 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from bertguide.checks import check_int
+from bertguide.encoding import BatchEncoding, truncate
+
 if TYPE_CHECKING:
     from bertguide.tokenizer import WordPieceTokenizer
 
@@ -53,66 +56,20 @@ if TYPE_CHECKING:
 Span = tuple[int, int, int, int]
 
 
-class BatchEncoding(dict):
-    """``input_ids``, ``token_type_ids``, ``attention_mask`` (and more), as keys or attributes.
-
-    With offsets or overflowing windows asked for, ``word_ids(i)`` and
-    ``sequence_ids(i)`` say, for each token of row ``i``, its word (numbered in its
-    sequence) and its sequence (0, 1, or None for special and padding tokens).
-
-    >>> from bertguide.tokenizer import WordPieceTokenizer
-    >>> tok = WordPieceTokenizer.from_pretrained()
-    >>> batch = tok("Hi there", "Bye", return_offsets_mapping=True)
-    >>> batch.input_ids.tolist(), batch["token_type_ids"].tolist()  # (B, T) each
-    ([[101, 7632, 2045, 102, 9061, 102]], [[0, 0, 0, 0, 1, 1]])
-    >>> batch.word_ids(0), batch.sequence_ids(0)
-    ([None, 0, 1, None, 0, None], [None, 0, 0, None, 1, None])
-    """
-
-    def __getattr__(self, name: str):
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-    def to(self, device) -> BatchEncoding:
-        """Move every tensor to ``device`` (a new BatchEncoding)."""
-        moved = BatchEncoding(
-            {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in self.items()}
-        )
-        moved.__dict__.update(self.__dict__)  # word and sequence ids, when there are any
-        return moved
-
-    def _row(self, name: str, batch_index: int) -> list[int | None]:
-        rows = self.__dict__.get(name)
-        if rows is None:
-            raise ValueError(
-                f"{name} are known only when the tokenizer was called with "
-                f"return_offsets_mapping=True or return_overflowing_tokens=True"
-            )
-        if isinstance(batch_index, bool) or not isinstance(batch_index, int):
-            raise TypeError(f"batch_index must be an int, got {type(batch_index).__name__}")
-        if not -len(rows) <= batch_index < len(rows):
-            raise ValueError(f"batch_index must be in [0, {len(rows)}), got {batch_index}")
-        return list(rows[batch_index])
-
-    def word_ids(self, batch_index: int = 0) -> list[int | None]:
-        """The word of each token of row ``batch_index`` (T,); None for special tokens."""
-        return self._row("_word_ids", batch_index)
-
-    def sequence_ids(self, batch_index: int = 0) -> list[int | None]:
-        """0 (first text), 1 (text_pair) or None (special, padding) for each token (T,)."""
-        return self._row("_sequence_ids", batch_index)
-
-
 # -----------------------------------------------------------------------------
 # one text -> ids, character spans and word indices
 
 
-def _word_spans(tokenizer: WordPieceTokenizer, word: str) -> tuple[tuple[int, int, int, int], ...]:
+def word_spans(tokenizer: WordPieceTokenizer, word: str) -> tuple[Span, ...]:
     """One word of cleaned text -> (id, first char, last char + 1, basic token) per piece.
 
     Positions index the characters of ``word``; the basic tokens are numbered from 0.
+    ``tokenizer.word_spans(word)`` is this, cached by the tokenizer.
+
+    >>> from bertguide.tokenizer import WordPieceTokenizer
+    >>> tok = WordPieceTokenizer.from_pretrained()
+    >>> word_spans(tok, "Zoë!")              # zoe (chars 0-3), ! (char 3), 2 basic tokens
+    ((11199, 0, 3, 0), (999, 3, 4, 1))
     """
     basic = tokenizer.basic_tokenizer
     normalized = basic.normalize(word)
@@ -168,12 +125,11 @@ def text_spans(tokenizer: WordPieceTokenizer, text: str) -> list[Span]:
     >>> [(tok.ids_to_tokens[i], s, e, w) for i, s, e, w in text_spans(tok, "Hi, Zoë!")]
     [('hi', 0, 2, 0), (',', 2, 3, 1), ('zoe', 4, 7, 2), ('!', 7, 8, 3)]
     """
-    cache = tokenizer.__dict__.setdefault("_span_cache", {})
     clean = tokenizer.basic_tokenizer.clean
     spans: list[Span] = []
     words = 0
     position = 0
-    for is_special, part in tokenizer._segments(text):
+    for is_special, part in tokenizer.segments(text):
         if is_special:
             spans.append((tokenizer.vocab[part], position, position + len(part), words))
             words += 1
@@ -187,11 +143,7 @@ def text_spans(tokenizer: WordPieceTokenizer, text: str) -> list[Span]:
         else:
             words_here = _clean_words(clean, part, position)
         for word, where in words_here:
-            if word not in cache:
-                if len(cache) >= 1 << 17:
-                    cache.clear()
-                cache[word] = _word_spans(tokenizer, word)
-            pieces = cache[word]
+            pieces = tokenizer.word_spans(word)  # cached: most words come again
             for i, a, b, w in pieces:
                 spans.append((i, where[a], where[b - 1] + 1, words + w))
             words += pieces[-1][3] + 1 if pieces else 0
@@ -237,10 +189,7 @@ def encode_rows(
     Without ``overflowing`` each input gives one row, truncated as ``tokenizer.encode``
     truncates; with it, every window of an input that is too long is a row of its own.
     """
-    if isinstance(stride, bool) or not isinstance(stride, int):
-        raise TypeError(f"stride must be an int, got {type(stride).__name__}")
-    if stride < 0:
-        raise ValueError(f"stride must be >= 0, got {stride}")
+    check_int("stride", stride, 0)
     if overflowing and truncation == "do_not_truncate":
         raise ValueError("return_overflowing_tokens=True needs truncation (and max_length)")
     rows = []
@@ -249,7 +198,7 @@ def encode_rows(
         second = text_spans(tokenizer, pairs[sample]) if pairs is not None else None
         n_special = (2 if second is None else 3) if add_special_tokens else 0
         if truncation != "do_not_truncate" and not overflowing:
-            ids, pair = tokenizer._truncate(
+            ids, pair = truncate(
                 [s[0] for s in first],
                 None if second is None else [s[0] for s in second],
                 truncation,
@@ -316,9 +265,11 @@ def _row(tokenizer, first, second, add_special_tokens, truncation, sample) -> di
     return row
 
 
-def attach(out: BatchEncoding, extras: list[dict], target: int | None, tensors: bool, options):
-    """Add ``offset_mapping`` (B, T, 2), ``overflow_to_sample_mapping`` (B,) and the word
-    and sequence ids, padded to ``target`` tokens, to ``out``; return it."""
+def attach(
+    out: dict, extras: list[dict], target: int | None, tensors: bool, options
+) -> BatchEncoding:
+    """``out`` with ``offset_mapping`` (B, T, 2), ``overflow_to_sample_mapping`` (B,) and
+    the word and sequence ids, padded to ``target`` tokens: a BatchEncoding."""
     return_offsets, return_overflowing = options
     pad = [(target - len(x["offsets"])) if target is not None else 0 for x in extras]
     if return_offsets:
@@ -327,30 +278,6 @@ def attach(out: BatchEncoding, extras: list[dict], target: int | None, tensors: 
     if return_overflowing:
         samples = [x["sample"] for x in extras]
         out["overflow_to_sample_mapping"] = torch.tensor(samples) if tensors else samples
-    out._word_ids = [[*x["word_ids"], *[None] * p] for x, p in zip(extras, pad, strict=True)]
-    out._sequence_ids = [
-        [*x["sequence_ids"], *[None] * p] for x, p in zip(extras, pad, strict=True)
-    ]
-    return out
-
-
-# -----------------------------------------------------------------------------
-# checks of the texts a tokenizer is called with (tokenizer.py uses them too)
-
-
-def _check_text(name: str, text) -> str:
-    if not isinstance(text, str):
-        raise TypeError(f"{name} must be a str, got {type(text).__name__}")
-    return text
-
-
-def _as_batch(name: str, text) -> list[str]:
-    if isinstance(text, str):
-        return [text]
-    if not isinstance(text, (list, tuple)):
-        raise TypeError(f"{name} must be a str or a list of str, got {type(text).__name__}")
-    if not text:
-        raise ValueError(f"{name} is an empty list: pass at least one text")
-    for item in text:
-        _check_text(f"every item of {name}", item)
-    return list(text)
+    word_ids = [[*x["word_ids"], *[None] * p] for x, p in zip(extras, pad, strict=True)]
+    sequence_ids = [[*x["sequence_ids"], *[None] * p] for x, p in zip(extras, pad, strict=True)]
+    return BatchEncoding(out, word_ids=word_ids, sequence_ids=sequence_ids)

@@ -47,6 +47,7 @@ import torch.nn.functional as F
 from safetensors.torch import save_file
 from torch import nn
 
+from bertguide.checks import check_bool, check_int, check_str
 from bertguide.config import BertConfig
 from bertguide.masking import IGNORE_INDEX, IS_NEXT
 from bertguide.model import BertModel, convert_hf_state_dict, hf_to_bertguide_key
@@ -215,8 +216,7 @@ class BertForPreTraining(nn.Module):
         >>> bool(out.loss == out.mlm_loss + out.nsp_loss)
         True
         """
-        if not isinstance(all_logits, bool):
-            raise TypeError(f"all_logits must be a bool, not {type(all_logits).__name__}")
+        check_bool("all_logits", all_logits)
         encoded = self.bert(
             input_ids,
             attention_mask=attention_mask,
@@ -291,8 +291,7 @@ class BertForPreTraining(nn.Module):
         named in ``model.fresh_heads``; ``model.heads_loaded`` is True when nothing was.
         Returns the model in eval mode, weights in float32.
         """
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise TypeError(f"seed must be an int, not {type(seed).__name__}")
+        check_int("seed", seed)
         directory = resolve(name_or_path)
         config = BertConfig.from_pretrained(directory)
         state = load_state_dict(directory)
@@ -508,13 +507,6 @@ def _model_and_tokenizer(model, tokenizer) -> tuple[BertForPreTraining, WordPiec
     return model, tokenizer
 
 
-def _check_text(name: str, text) -> None:
-    if not isinstance(text, str):
-        raise TypeError(f"{name} must be a str, not {type(text).__name__}")
-    if not text.strip():
-        raise ValueError(f"{name} is empty")
-
-
 @contextlib.contextmanager
 def _inference(model: nn.Module) -> Iterator[None]:
     """Eval mode (no dropout) and no gradients, then the model's mode as it was."""
@@ -548,12 +540,10 @@ def fill_mask(
     >>> isinstance(first, str), p_first >= p_second  # (token, probability), most likely first
     (True, True)
     """
-    _check_text("text", text)
-    if isinstance(top_k, bool) or not isinstance(top_k, int):
-        raise TypeError(f"top_k must be an int, not {type(top_k).__name__}")
+    check_str("text", text, empty=False)
+    check_int("top_k", top_k)
     model, tokenizer = _model_and_tokenizer(model, tokenizer)
-    if not 1 <= top_k <= model.config.vocab_size:
-        raise ValueError(f"top_k must be in [1, {model.config.vocab_size}], got {top_k}")
+    check_int("top_k", top_k, 1, model.config.vocab_size)
     batch = tokenizer(text).to(model.bert.embeddings.word_embeddings.weight.device)  # (1, T)
     positions = (batch["input_ids"][0] == tokenizer.mask_token_id).nonzero().flatten()  # (K,)
     if len(positions) == 0:
@@ -587,8 +577,8 @@ def next_sentence(
     >>> round(p, 1)  # an untrained head gives even odds
     0.5
     """
-    _check_text("a", a)
-    _check_text("b", b)
+    check_str("a", a, empty=False)
+    check_str("b", b, empty=False)
     model, tokenizer = _model_and_tokenizer(model, tokenizer)
     max_length = min(tokenizer.model_max_length, model.config.max_position_embeddings)
     batch = tokenizer(a, b, truncation=True, max_length=max_length)  # (1, T)

@@ -40,7 +40,8 @@ Encoding is fast because every distinct word is split once and cached (word -> i
 
 Learning a new vocabulary from a corpus is in ``bertguide.wordpiece_training``.
 
-Offsets, word ids and overflowing windows are in ``bertguide.offsets``. Left out:
+What a call returns, ``BatchEncoding``, and truncation are in ``bertguide.encoding``;
+offsets, word ids and overflowing windows in ``bertguide.offsets``. Left out:
 ``pad_to_multiple_of``, left padding, added (user-defined) tokens,
 ``do_basic_tokenize=False``, the Rust fast path and byte-level fallback of later models.
 """
@@ -51,13 +52,16 @@ import json
 import os
 import re
 from dataclasses import dataclass
+from functools import partial
 from itertools import chain
 from pathlib import Path
 
 import torch
 
 from bertguide.basic_tokenizer import BasicTokenizer
-from bertguide.offsets import BatchEncoding, _as_batch, _check_text, attach, encode_rows
+from bertguide.checks import check_int, check_str
+from bertguide.encoding import BatchEncoding, truncate
+from bertguide.offsets import attach, encode_rows, word_spans
 from bertguide.pretrained import find_file, resolve
 
 
@@ -137,11 +141,17 @@ class _WordCache(dict):
         return value
 
 
-def check_int(name: str, value, minimum: int) -> None:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+def _as_batch(name: str, text) -> list[str]:
+    """One text or a non-empty list of texts -> a list of texts."""
+    if isinstance(text, str):
+        return [text]
+    if not isinstance(text, (list, tuple)):
+        raise TypeError(f"{name} must be a str or a list of str, got {type(text).__name__}")
+    if not text:
+        raise ValueError(f"{name} is an empty list: pass at least one text")
+    for item in text:
+        check_str(f"every item of {name}", item)
+    return list(text)
 
 
 class WordPieceTokenizer:
@@ -206,6 +216,7 @@ class WordPieceTokenizer:
         self._longest_piece = max(len(t.removeprefix("##")) for t in self.vocab)
         self._word_tokens = _WordCache(self._split_word, cache_size)
         self._word_ids = _WordCache(self._word_to_ids, cache_size)
+        self._word_spans = _WordCache(partial(word_spans, self), cache_size)  # for offsets
 
     @classmethod
     def from_pretrained(cls, name_or_path: str | os.PathLike | None = None, **kwargs):
@@ -265,8 +276,21 @@ class WordPieceTokenizer:
     def _word_to_ids(self, word: str) -> tuple[int, ...]:
         return tuple(self.vocab[piece] for piece in self._word_tokens[word])
 
-    def _segments(self, text: str) -> list[tuple[bool, str]]:
-        # text -> [(is_special_token, part)], special tokens written in the text cut out
+    def word_spans(self, word: str) -> tuple[tuple[int, int, int, int], ...]:
+        """One word of cleaned text -> (id, start, end, basic token) per piece, cached:
+        ``bertguide.offsets.word_spans``, which offsets and word ids are built from.
+
+        >>> WordPieceTokenizer.from_pretrained().word_spans("cats!")   # cats, then !
+        ((8870, 0, 4, 0), (999, 4, 5, 1))
+        """
+        return self._word_spans[word]
+
+    def segments(self, text: str) -> list[tuple[bool, str]]:
+        """Text -> [(is_special_token, part)]: special tokens written in the text cut out.
+
+        >>> WordPieceTokenizer.from_pretrained().segments("Paris is the [MASK].")
+        [(False, 'Paris is the '), (True, '[MASK]'), (False, '.')]
+        """
         if "[" not in text:
             return [(False, text)]
         parts = self._special_pattern.split(text)
@@ -274,7 +298,7 @@ class WordPieceTokenizer:
 
     def _lookup(self, text: str, cache: _WordCache, special) -> list:
         out = []
-        for is_special, part in self._segments(text):
+        for is_special, part in self.segments(text):
             if is_special:
                 out.append(special(part))
             else:
@@ -284,7 +308,7 @@ class WordPieceTokenizer:
 
     def tokenize(self, text: str) -> list[str]:
         """'Unaffable!' -> ['una', '##ffa', '##ble', '!'] (no special tokens added)."""
-        _check_text("text", text)
+        check_str("text", text)
         return self._lookup(text, self._word_tokens, str)
 
     def _text_to_ids(self, text: str) -> list[int]:
@@ -316,47 +340,6 @@ class WordPieceTokenizer:
 
     # --- tokens -> model inputs -----------------------------------------------------
 
-    def _truncate(
-        self, ids: list[int], pair: list[int] | None, strategy: str, max_length: int, n_special: int
-    ) -> tuple[list[int], list[int] | None]:
-        if max_length <= n_special:
-            raise ValueError(
-                f"max_length={max_length} leaves no room for text: the special tokens alone "
-                f"take {n_special}; pass max_length >= {n_special + 1}"
-            )
-        excess = len(ids) + (len(pair) if pair is not None else 0) + n_special - max_length
-        if excess <= 0:
-            return ids, pair
-        if pair is None and strategy == "only_second":
-            raise ValueError("truncation='only_second' needs a text_pair")
-        if pair is None or strategy == "only_first":
-            if excess >= len(ids):
-                raise ValueError(
-                    f"the first sequence has {len(ids)} tokens, too few to remove {excess}; "
-                    f"use truncation='longest_first' or a larger max_length"
-                )
-            return ids[: len(ids) - excess], pair
-        if strategy == "only_second":
-            if excess >= len(pair):
-                raise ValueError(
-                    f"the second sequence has {len(pair)} tokens, too few to remove {excess}; "
-                    f"use truncation='longest_first' or a larger max_length"
-                )
-            return ids, pair[: len(pair) - excess]
-        # longest_first: remove one token at a time from the longer sequence, from the
-        # second on a tie. Done in one step: first even out the lengths, then share the
-        # rest, the second sequence taking the odd one.
-        n_first, n_second = len(ids), len(pair)
-        even_out = min(abs(n_first - n_second), excess)
-        shared = excess - even_out
-        if n_first > n_second:
-            n_first -= even_out
-        else:
-            n_second -= even_out
-        n_first -= shared // 2
-        n_second -= shared - shared // 2
-        return ids[:n_first], pair[:n_second]
-
     def _build(
         self,
         text: str,
@@ -370,7 +353,7 @@ class WordPieceTokenizer:
         pair = self._text_to_ids(text_pair) if text_pair is not None else None
         n_special = (2 if pair is None else 3) if add_special_tokens else 0
         if truncation != "do_not_truncate":
-            ids, pair = self._truncate(ids, pair, truncation, max_length, n_special)
+            ids, pair = truncate(ids, pair, truncation, max_length, n_special)
         if add_special_tokens:
             input_ids = [self.cls_token_id, *ids, self.sep_token_id]
             type_ids = [0] * len(input_ids)
@@ -413,9 +396,9 @@ class WordPieceTokenizer:
         max_length: int | None = None,
     ) -> list[int]:
         """Text (and optional pair) -> ids: [CLS] text [SEP] (pair [SEP])."""
-        _check_text("text", text)
+        check_str("text", text)
         if text_pair is not None:
-            _check_text("text_pair", text_pair)
+            check_str("text_pair", text_pair)
         truncation, max_length = self._truncation_strategy(truncation, max_length)
         return self._build(text, text_pair, add_special_tokens, truncation, max_length)[0]
 
@@ -492,7 +475,7 @@ class WordPieceTokenizer:
         if return_tensors == "pt":
             out = {k: torch.tensor(v, dtype=torch.long) for k, v in out.items()}
         if any(wanted):
-            return attach(BatchEncoding(out), extras, target, return_tensors == "pt", wanted)
+            return attach(out, extras, target, return_tensors == "pt", wanted)
         return BatchEncoding(out)
 
     # --- ids -> text ----------------------------------------------------------------
@@ -527,12 +510,12 @@ class WordPieceTokenizer:
 
     def show_your_work(self, text: str, text_pair: str | None = None) -> TokenizationSteps:
         """Every stage of tokenizing ``text`` (and ``text_pair``); print it to read it."""
-        _check_text("text", text)
-        texts = [text] if text_pair is None else [text, _check_text("text_pair", text_pair)]
+        check_str("text", text)
+        texts = [text] if text_pair is None else [text, check_str("text_pair", text_pair)]
         cleaned, words, tokens = [], [], [self.cls_token]
         for part_text in texts:
             part_clean = []
-            for is_special, part in self._segments(part_text):
+            for is_special, part in self.segments(part_text):
                 if is_special:
                     part_clean.append(part)
                     words.append(part)

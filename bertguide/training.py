@@ -97,6 +97,7 @@ from torch.optim.lr_scheduler import LambdaLR
 from torch.utils.data import default_collate
 from tqdm import tqdm
 
+from bertguide.checks import check_bool, check_float, check_int
 from bertguide.probing import active_probe
 
 # Keys of an evaluation record that train() writes itself; eval_fn's metrics may not use them.
@@ -115,7 +116,7 @@ class TrainingConfig:
     >>> TrainingConfig(batch_size=0)
     Traceback (most recent call last):
         ...
-    ValueError: batch_size must be at least 1, got 0
+    ValueError: batch_size must be >= 1, got 0
     """
 
     num_epochs: int = 3  # passes over the dataset; ignored when max_steps is set
@@ -135,24 +136,25 @@ class TrainingConfig:
     find_unused_parameters: bool = True  # torchrun: allow parameters a step does not use
 
     def __post_init__(self) -> None:
-        _check_int("num_epochs", self.num_epochs, minimum=1)
-        _check_int("max_steps", self.max_steps, minimum=1, optional=True)
-        _check_int("batch_size", self.batch_size, minimum=1)
-        _check_int("warmup_steps", self.warmup_steps, minimum=0)
-        _check_int("gradient_accumulation_steps", self.gradient_accumulation_steps, minimum=1)
-        _check_int("eval_every", self.eval_every, minimum=1, optional=True)
-        _check_int("seed", self.seed, minimum=0)
-        self.learning_rate = _check_float("learning_rate", self.learning_rate, positive=True)
-        self.weight_decay = _check_float("weight_decay", self.weight_decay)
-        self.adam_eps = _check_float("adam_eps", self.adam_eps, positive=True)
+        check_int("num_epochs", self.num_epochs, 1)
+        check_int("max_steps", self.max_steps, 1, optional=True)
+        check_int("batch_size", self.batch_size, 1)
+        check_int("warmup_steps", self.warmup_steps, 0)
+        check_int("gradient_accumulation_steps", self.gradient_accumulation_steps, 1)
+        check_int("eval_every", self.eval_every, 1, optional=True)
+        check_int("seed", self.seed, 0)
+        positive = dict(low=0.0, open_low=True, open_high=True)  # finite and > 0
+        self.learning_rate = check_float("learning_rate", self.learning_rate, **positive)
+        self.weight_decay = check_float("weight_decay", self.weight_decay, 0.0, open_high=True)
+        self.adam_eps = check_float("adam_eps", self.adam_eps, **positive)
         if self.max_grad_norm is not None:
-            self.max_grad_norm = _check_float("max_grad_norm", self.max_grad_norm, positive=True)
+            self.max_grad_norm = check_float("max_grad_norm", self.max_grad_norm, **positive)
         betas = self.adam_betas
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise TypeError(f"adam_betas must be a pair of floats, got {betas!r}")
-        self.adam_betas = tuple(_check_float("adam_betas", beta) for beta in betas)
-        if not all(beta < 1.0 for beta in self.adam_betas):
-            raise ValueError(f"adam_betas must be in [0, 1), got {betas!r}")
+        self.adam_betas = tuple(
+            check_float("adam_betas", beta, 0.0, 1.0, open_high=True) for beta in betas
+        )
         if not isinstance(self.lr_multipliers, Mapping):
             kind = type(self.lr_multipliers).__name__
             raise TypeError(f"lr_multipliers must be a dict of name prefix -> float, not {kind}")
@@ -162,32 +164,11 @@ class TrainingConfig:
                 raise TypeError(
                     f"lr_multipliers keys must be non-empty parameter-name prefixes, got {prefix!r}"
                 )
-            multipliers[prefix] = _check_float(f"lr_multipliers[{prefix!r}]", factor)
+            name = f"lr_multipliers[{prefix!r}]"
+            multipliers[prefix] = check_float(name, factor, 0.0, open_high=True)
         self.lr_multipliers = multipliers
-        for name in ("show_progress", "find_unused_parameters"):
-            value = getattr(self, name)
-            if not (isinstance(value, bool) or (value is None and name == "show_progress")):
-                raise TypeError(f"{name} must be a bool, not {type(value).__name__}")
-
-
-def _check_int(name: str, value: Any, minimum: int, optional: bool = False) -> None:
-    if value is None and optional:
-        return
-    if isinstance(value, bool) or not isinstance(value, int):
-        expected = "an int or None" if optional else "an int"
-        raise TypeError(f"{name} must be {expected}, not {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value}")
-
-
-def _check_float(name: str, value: Any, positive: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a float, not {type(value).__name__}")
-    value = float(value)
-    if not math.isfinite(value) or value < 0.0 or (positive and value == 0.0):
-        expected = "a positive" if positive else "a non-negative"
-        raise ValueError(f"{name} must be {expected} finite number, got {value}")
-    return value
+        check_bool("show_progress", self.show_progress, optional=True)
+        check_bool("find_unused_parameters", self.find_unused_parameters)
 
 
 # --- the learning-rate schedule and the optimiser --------------------------------
@@ -307,7 +288,7 @@ class TrainingHistory:
         ``loss`` is the mean training loss over the steps since the previous row, ``lr``
         the learning rate at the row's step, then one column per metric of ``eval_fn``.
         """
-        _check_int("rows", rows, minimum=1)
+        check_int("rows", rows, 1)
         if not self.steps:
             return "(no steps)"
         count = len(self.steps)

@@ -24,7 +24,8 @@ from collections import Counter
 from collections.abc import Iterable
 from itertools import pairwise
 
-from bertguide.tokenizer import SPECIAL_TOKENS, BasicTokenizer, WordPieceTokenizer, check_int
+from bertguide.checks import check_int
+from bertguide.tokenizer import SPECIAL_TOKENS, BasicTokenizer, WordPieceTokenizer
 
 
 def train_wordpiece(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import torch
 
+from bertguide.checks import check_int
 from bertguide.finetuning import IGNORE_INDEX, BertForQuestionAnswering
 from bertguide.tokenizer import WordPieceTokenizer
 
@@ -135,10 +136,7 @@ def best_span(
             f"start_logits {list(start_logits.shape)} and end_logits "
             f"{list(end_logits.shape)} differ in shape"
         )
-    if isinstance(max_answer_length, bool) or not isinstance(max_answer_length, int):
-        raise TypeError(f"max_answer_length must be an int, not {type(max_answer_length).__name__}")
-    if max_answer_length < 1:
-        raise ValueError(f"max_answer_length must be >= 1, got {max_answer_length}")
+    check_int("max_answer_length", max_answer_length, 1)
     T = start_logits.shape[0]
     if allowed is None:
         allowed = torch.ones(T, dtype=torch.bool)

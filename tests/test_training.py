@@ -338,14 +338,14 @@ def test_progress_bar_only_on_a_terminal_or_when_forced(capsys, show):
 @pytest.mark.parametrize(
     ("overrides", "error", "match"),
     [
-        ({"batch_size": 0}, ValueError, "batch_size must be at least 1"),
+        ({"batch_size": 0}, ValueError, "batch_size must be"),
         ({"batch_size": 2.0}, TypeError, "batch_size must be an int"),
-        ({"learning_rate": 0.0}, ValueError, "learning_rate must be a positive"),
-        ({"max_grad_norm": -1.0}, ValueError, "max_grad_norm must be a positive"),
+        ({"learning_rate": 0.0}, ValueError, "learning_rate must be"),
+        ({"max_grad_norm": -1.0}, ValueError, "max_grad_norm must be"),
         ({"adam_betas": (0.9, 1.0)}, ValueError, r"adam_betas must be in \[0, 1\)"),
         ({"lr_multipliers": {"bert.": -1.0}}, ValueError, "lr_multipliers"),
         ({"lr_multipliers": ["bert."]}, TypeError, "lr_multipliers must be a dict"),
-        ({"eval_every": 0}, ValueError, "eval_every must be at least 1"),
+        ({"eval_every": 0}, ValueError, "eval_every must be"),
         ({"show_progress": "yes"}, TypeError, "show_progress must be a bool"),
     ],
 )

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import torch
 
 from bertguide.analysis import model_and_tokenizer
+from bertguide.checks import check_int
 
 # Ambiguous words, each in sentences of two senses. The contextual-embeddings chapter
 # and its figure both read this table.
@@ -94,8 +95,7 @@ def word_vectors(sentences: list[str], word: str, layer: int = -1, *, model=None
     """``word``'s contextual vector in each sentence, (M, C), from one padded batch."""
     if not isinstance(word, str) or not word.strip():
         raise ValueError(f"word must be a non-empty str, got {word!r}")
-    if isinstance(layer, bool) or not isinstance(layer, int):
-        raise TypeError(f"layer must be an int, not {type(layer).__name__}")
+    check_int("layer", layer)
     model, tokenizer = model_and_tokenizer(model, tokenizer)
     pieces = tokenizer.tokenize(word)
     if len(pieces) != 1:

@@ -44,11 +44,13 @@ def compact_vocab(example_sets: list[list[dict]], tok: WordPieceTokenizer):
     used = sorted(seen | specials)  # [PAD] = 0 stays 0
     new = {old: k for k, old in enumerate(used)}
     vocab = MaskingVocab(
-        mask_token_id=new[tok.mask_token_id], pad_token_id=new[tok.pad_token_id],
-        vocab_size=len(used), special_ids=torch.tensor(sorted(new[i] for i in specials)),
+        mask_token_id=new[tok.mask_token_id],
+        pad_token_id=new[tok.pad_token_id],
+        vocab_size=len(used),
+        special_ids=torch.tensor(sorted(new[i] for i in specials)),
         replacement_ids=torch.tensor([k for k, old in enumerate(used) if old not in specials]),
         continues_word=full.continues_word[torch.tensor(used)],
-    )  # fmt: skip
+    )
 
     def remap(examples: list[dict]) -> list[dict]:
         unk = new[tok.unk_token_id]
@@ -73,16 +75,6 @@ def small_bert(architecture: tuple[int, int, int], vocab_size: int, seed: int):
     config = architecture_config(architecture, vocab_size)
     config = dataclasses.replace(config, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
     return BertForPreTraining(config)
-
-
-def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-    """(B, T, C) token vectors -> (B, C): the mean over the real tokens (mask 1).
-
-    >>> mean_pool(torch.tensor([[[1.0], [3.0], [9.0]]]), torch.tensor([[1, 1, 0]]))
-    tensor([[2.]])
-    """
-    real = attention_mask[..., None].float()  # (B, T, 1)
-    return (hidden * real).sum(1) / real.sum(1)
 
 
 @torch.no_grad()
@@ -118,9 +110,14 @@ def _seconds(function, batch) -> float:
 def fit(model, data, steps, settings, collate_fn, loss_fn, eval_fn=None, **config):
     """``train`` with ``settings``' batch size, learning rate and seed, 10 % warmup, no bar."""
     config = TrainingConfig(
-        max_steps=steps, batch_size=settings.batch_size, learning_rate=settings.learning_rate,
-        warmup_steps=steps // 10, seed=settings.seed, show_progress=False, **config,
-    )  # fmt: skip
+        max_steps=steps,
+        batch_size=settings.batch_size,
+        learning_rate=settings.learning_rate,
+        warmup_steps=steps // 10,
+        seed=settings.seed,
+        show_progress=False,
+        **config,
+    )
     return train(model, data, config, collate_fn=collate_fn, loss_fn=loss_fn, eval_fn=eval_fn)
 
 
@@ -145,9 +142,11 @@ def timed(run, settings, folder: Path) -> dict:
         torch.set_num_threads(threads)
     _save(folder, model, settings)
     return {
-        **report, "settings": dataclasses.asdict(settings),
+        **report,
+        "settings": dataclasses.asdict(settings),
         "wall_time_s": time.perf_counter() - start,
         "cpu_time_s": time.process_time() - cpu_start,  # all threads: ~threads x wall, idle
         "load_average": [load_before, load_average()],
-        "threads": settings.threads, "torch": torch.__version__,
-    }  # fmt: skip
+        "threads": settings.threads,
+        "torch": torch.__version__,
+    }

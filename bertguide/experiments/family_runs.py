@@ -46,7 +46,6 @@ from bertguide.experiments.family_helpers import (
     encode_all,
     fit,
     masked_batches,
-    mean_pool,
     mlm_accuracy,
     small_bert,
     timed,
@@ -60,7 +59,7 @@ from bertguide.family.distillation import (
 from bertguide.family.electra import ElectraGeneratorDiscriminator, make_generator_config
 from bertguide.family.roberta import DynamicMasking, StaticMasking, mlm_only_loss
 from bertguide.masking import IGNORE_INDEX, PreTrainingCollator
-from bertguide.model import BertModel, count_parameters
+from bertguide.model import BertModel, count_parameters, mean_pool
 from bertguide.pretraining import BertForPreTraining
 from bertguide.tokenizer import WordPieceTokenizer
 
@@ -142,8 +141,13 @@ class TangSettings:
 def sentences(split: str, n: int, seed: int, min_words: int = 5) -> list[str]:
     """``n`` sentences of at least ``min_words`` words from Wikipedia and Lee's ``split``
     documents, drawn with ``seed`` (all of them when there are fewer)."""
-    pool = [s for corpus in CORPORA for document in sentence_documents(corpus, split)
-            for s in document if len(s.split()) >= min_words]  # fmt: skip
+    pool = [
+        s
+        for corpus in CORPORA
+        for document in sentence_documents(corpus, split)
+        for s in document
+        if len(s.split()) >= min_words
+    ]
     return random.Random(seed).sample(pool, min(n, len(pool)))
 
 
@@ -216,10 +220,13 @@ def agreement(student, teacher, batches, temperature: float = 2.0) -> dict:
         pooled_t = mean_pool(t.last_hidden_state, batch["attention_mask"])
         cosines += F.cosine_similarity(pooled_s, pooled_t, dim=-1).tolist()
     return {
-        "top1_agreement": same / total, "masked_positions": total,
-        "student_mlm_accuracy": right_s / total, "teacher_mlm_accuracy": right_t / total,
-        "sentence_cosine": sum(cosines) / len(cosines), "soft_target_loss": soft / total,
-    }  # fmt: skip
+        "top1_agreement": same / total,
+        "masked_positions": total,
+        "student_mlm_accuracy": right_s / total,
+        "teacher_mlm_accuracy": right_t / total,
+        "sentence_cosine": sum(cosines) / len(cosines),
+        "soft_target_loss": soft / total,
+    }
 
 
 def run_distillation(settings: DistillationSettings = DistillationSettings()):
@@ -238,8 +245,12 @@ def run_distillation(settings: DistillationSettings = DistillationSettings()):
     n = settings.steps * settings.batch_size
     data = encode_all(sentences("train", n, settings.seed), tok, settings.max_length)
     collate = PreTrainingCollator(tok, generator=torch.Generator().manual_seed(settings.seed))
-    loss_fn = partial(distillation_loss_fn, teacher=teacher, temperature=settings.temperature,
-                      weights=settings.weights)  # fmt: skip
+    loss_fn = partial(
+        distillation_loss_fn,
+        teacher=teacher,
+        temperature=settings.temperature,
+        weights=settings.weights,
+    )
     frozen = {"encoder.embeddings.": 0.0}  # the (tied) word table stays the teacher's
     history = fit(student, data, settings.steps, settings, collate, loss_fn, lr_multipliers=frozen)
     after = agreement(student, teacher, heldout, settings.temperature)
@@ -247,16 +258,19 @@ def run_distillation(settings: DistillationSettings = DistillationSettings()):
     teacher_s = best_time(lambda b: teacher.bert(**b), inputs, settings.repeats)
     student_s = best_time(lambda b: student.encoder(**b), inputs, settings.repeats)
     return student.eval(), {
-        "before": before, "after": after, "loss": history.loss,
+        "before": before,
+        "after": after,
+        "loss": history.loss,
         "train_time_s": history.wall_time_s,
         "teacher_layers": teacher.config.num_hidden_layers,
         "student_layers": student.encoder.config.num_hidden_layers,
         "teacher_parameters": count_parameters(teacher.bert),
         "student_parameters": count_parameters(student.encoder),
-        "teacher_forward_s": teacher_s, "student_forward_s": student_s,
+        "teacher_forward_s": teacher_s,
+        "student_forward_s": student_s,
         "speedup": teacher_s / student_s,
         "heldout_sentences": sum(len(b["input_ids"]) for b in heldout),
-    }  # fmt: skip
+    }
 
 
 # --- RoBERTa: static vs dynamic masking ----------------------------------------------------
@@ -285,17 +299,29 @@ def run_roberta(settings: RobertaSettings = RobertaSettings()):
         evals = [{"step": 0, "heldout": mlm_accuracy(model, heldout)}]
 
         def measure(m):
-            return {"heldout": mlm_accuracy(m, heldout),
-                    "train_masks": mlm_accuracy(m, own_batches)}  # fmt: skip
+            return {
+                "heldout": mlm_accuracy(m, heldout),
+                "train_masks": mlm_accuracy(m, own_batches),
+            }
 
-        history = fit(model, pipeline.dataset, steps, s, pipeline.collate_fn, mlm_only_loss,
-                      measure, eval_every=s.eval_every)  # fmt: skip
+        history = fit(
+            model,
+            pipeline.dataset,
+            steps,
+            s,
+            pipeline.collate_fn,
+            mlm_only_loss,
+            measure,
+            eval_every=s.eval_every,
+        )
         evals += history.evals
         report[name] = {
             "heldout_accuracy": evals[-1]["heldout"],
             "train_mask_accuracy": evals[-1]["train_masks"],
-            "evals": evals, "loss": history.loss, "train_time_s": history.wall_time_s,
-        }  # fmt: skip
+            "evals": evals,
+            "loss": history.loss,
+            "train_time_s": history.wall_time_s,
+        }
     report["parameters"], report["vocabulary"] = count_parameters(model), tok.vocab_size
     return model.eval(), report
 
@@ -364,9 +390,10 @@ def run_electra(settings: ElectraSettings = ElectraSettings()):
             config = small_bert(s.architecture, tok.vocab_size, s.seed).config
             torch.manual_seed(s.seed)
             model = ElectraGeneratorDiscriminator(
-                config, make_generator_config(config, s.generator_divisor),
+                config,
+                make_generator_config(config, s.generator_divisor),
                 sampling_generator=torch.Generator().manual_seed(s.seed),
-            )  # fmt: skip
+            )
             encoder, loss_fn = model.discriminator.electra, _electra_loss
 
         def measure(m, name=name, encoder=encoder):
@@ -381,9 +408,11 @@ def run_electra(settings: ElectraSettings = ElectraSettings()):
         evals += history.evals
         report[name] = {
             **{k: v for k, v in evals[-1].items() if k not in ("step", "elapsed_s")},
-            "evals": evals, "train_time_s": history.wall_time_s,
-            "parameters": count_parameters(model), "encoder_parameters": count_parameters(encoder),
-        }  # fmt: skip
+            "evals": evals,
+            "train_time_s": history.wall_time_s,
+            "parameters": count_parameters(model),
+            "encoder_parameters": count_parameters(encoder),
+        }
     if s.reference_probe:
         embedded = BertModel.from_pretrained()
         report["embedded_model_probe"] = probe_accuracy(embedded, polarity, s.folds, s.seed)
@@ -414,8 +443,11 @@ def mask_copy(ids: list[int], tok, p: float, rng: random.Random) -> list[int]:
 def _tang_collate(items: list[dict]) -> dict:
     T = max(len(e["input_ids"]) for e in items)
     ids = torch.tensor([e["input_ids"] + [0] * (T - len(e["input_ids"])) for e in items])
-    return {"input_ids": ids, "attention_mask": (ids != 0).long(),
-            "target": torch.stack([e["target"] for e in items])}  # fmt: skip
+    return {
+        "input_ids": ids,
+        "attention_mask": (ids != 0).long(),
+        "target": torch.stack([e["target"] for e in items]),
+    }
 
 
 def _tang_loss(model, batch, distilled: bool) -> torch.Tensor:
@@ -430,8 +462,9 @@ def train_bilstm(data: list[dict], bert: BertModel, s: TangSettings, distilled: 
     teacher's two logits when ``distilled``), its word vectors the embedded BERT's, fixed."""
     torch.manual_seed(s.seed + fold)
     V, E = bert.embeddings.word_embeddings.weight.shape
-    student = BiLstmClassifier(V, 2, embedding_size=E, hidden_size=s.hidden_size,
-                               mlp_size=s.mlp_size)  # fmt: skip
+    student = BiLstmClassifier(
+        V, 2, embedding_size=E, hidden_size=s.hidden_size, mlp_size=s.mlp_size
+    )
     with torch.no_grad():
         student.embeddings.weight.copy_(bert.embeddings.word_embeddings.weight)
     epochs = s.distill_epochs if distilled else s.label_epochs
@@ -457,8 +490,11 @@ def run_tang(settings: TangSettings = TangSettings()):
     features = mean_pooled_features(texts, bert, tok).numpy()  # (N, C)
     # unlabelled data: masked copies of every sentence (copy k of sentence i at row
     # k * N + i), then sentences of the offline corpora; the teacher reads them all
-    extra = [{"input_ids": mask_copy(e["input_ids"], tok, s.mask_probability, rng), "source": i}
-             for _ in range(s.masked_copies) for i, e in enumerate(examples)]  # fmt: skip
+    extra = [
+        {"input_ids": mask_copy(e["input_ids"], tok, s.mask_probability, rng), "source": i}
+        for _ in range(s.masked_copies)
+        for i, e in enumerate(examples)
+    ]
     extra += encode_all(sentences("train", s.corpus_sentences, s.seed), tok, s.max_length)
     extra_features = pooled_from_ids(bert, extra).numpy()  # (N_extra, C)
     folds = StratifiedKFold(s.folds, shuffle=True, random_state=s.seed).split(texts, labels)
@@ -478,23 +514,28 @@ def run_tang(settings: TangSettings = TangSettings()):
             with torch.no_grad():
                 guess = student(test["input_ids"], test["attention_mask"]).argmax(-1)
             scores[name].append(float((guess == test["target"]).float().mean()))
-    batches = [tok(texts[i : i + 32], padding=True, truncation=True, max_length=s.max_length)
-               for i in range(0, n, 32)]  # fmt: skip
+    batches = [
+        tok(texts[i : i + 32], padding=True, truncation=True, max_length=s.max_length)
+        for i in range(0, n, 32)
+    ]
 
     def classify(b):  # the teacher's whole path: encoder, mean-pooling, linear model
-        return teacher.decision_function(mean_pool(bert(**b).last_hidden_state,
-                                                    b["attention_mask"]))  # fmt: skip
+        return teacher.decision_function(
+            mean_pool(bert(**b).last_hidden_state, b["attention_mask"])
+        )
 
     teacher_s = best_time(classify, batches, 3)
     student_s = best_time(lambda b: student(b["input_ids"], b["attention_mask"]), batches, 3)
     return student, {
         "folds": scores,
         "summary": {k: [statistics.mean(v), statistics.stdev(v)] for k, v in scores.items()},
-        "teacher_sentences_per_s": n / teacher_s, "student_sentences_per_s": n / student_s,
-        "speedup": teacher_s / student_s, "distillation_sentences": len(distill),
+        "teacher_sentences_per_s": n / teacher_s,
+        "student_sentences_per_s": n / student_s,
+        "speedup": teacher_s / student_s,
+        "distillation_sentences": len(distill),
         "bilstm_trained_parameters": count_parameters(student) - student.embeddings.weight.numel(),
         "teacher_parameters": count_parameters(bert) + features.shape[1] + 1,
-    }  # fmt: skip
+    }
 
 
 def teacher_logits(teacher, features) -> torch.Tensor:

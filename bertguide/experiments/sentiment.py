@@ -62,7 +62,7 @@ import torch.nn.functional as F
 from bertguide.corpus import polarity
 from bertguide.experiments.cache import load_average
 from bertguide.finetuning import BertForSequenceClassification, TaskOutput
-from bertguide.model import BertModel
+from bertguide.model import BertModel, mean_pool
 from bertguide.tokenizer import WordPieceTokenizer
 from bertguide.training import TrainingConfig, TrainingHistory, train
 
@@ -74,16 +74,6 @@ def load_polarity() -> tuple[list[str], list[int]]:
     """The 200 sentences and their labels (0 = negative, 1 = positive)."""
     pairs = polarity()
     return [text for _, text in pairs], [int(label == "pos") for label, _ in pairs]
-
-
-def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-    """(B, T, C) token vectors, (B, T) mask -> (B, C): the mean over the real tokens.
-
-    >>> mean_pool(torch.tensor([[[1.0], [3.0], [9.0]]]), torch.tensor([[1, 1, 0]]))
-    tensor([[2.]])
-    """
-    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)  # (B, T, 1)
-    return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)  # (B, C)
 
 
 @torch.no_grad()
@@ -257,8 +247,10 @@ def fine_tune(
     """
     settings = FineTuneSettings() if settings is None else settings
     if len(texts) != len(labels) or len(texts) < 2:
-        raise ValueError(f"texts and labels must be two lists of the same length >= 2, got "
-                         f"{len(texts)} and {len(labels)}")  # fmt: skip
+        raise ValueError(
+            f"texts and labels must be two lists of the same length >= 2, got "
+            f"{len(texts)} and {len(labels)}"
+        )
     tokenizer = WordPieceTokenizer.from_pretrained() if tokenizer is None else tokenizer
     encoded = tokenizer(
         list(texts), padding=True, truncation=True, max_length=settings.max_length

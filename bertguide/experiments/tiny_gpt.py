@@ -37,7 +37,7 @@ import torch
 
 from bertguide.corpus import CORPORA, sentence_documents
 from bertguide.generation import generate
-from bertguide.gpt import _CONV1D_SUFFIXES, GPT2LMHeadModel, GPTConfig, convert_hf_gpt2_state_dict
+from bertguide.gpt import CONV1D_SUFFIXES, GPT2LMHeadModel, GPTConfig, convert_hf_gpt2_state_dict
 from bertguide.training import TrainingConfig, train
 
 PROMPT = "The history of "
@@ -226,7 +226,7 @@ def to_hf_state_dict(model: GPT2LMHeadModel) -> dict[str, torch.Tensor]:
     for key, tensor in model.state_dict().items():
         if key == "lm_head.weight":
             continue
-        state[key] = tensor.t().contiguous() if key.endswith(_CONV1D_SUFFIXES) else tensor
+        state[key] = tensor.t().contiguous() if key.endswith(CONV1D_SUFFIXES) else tensor
     return state
 
 

@@ -39,22 +39,22 @@ import dataclasses
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from itertools import pairwise
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bertguide.checks import check_float, check_int
 from bertguide.config import BertConfig
 from bertguide.family.common import (
     BertEncoderModel,
     EncoderOutput,
     MaskedLMHead,
-    check_float,
-    check_int,
 )
-from bertguide.masking import IGNORE_INDEX, PreTrainingCollator, _check_documents, truncate_pair
-from bertguide.model import BertEncoder, BertPooler
+from bertguide.masking import IGNORE_INDEX, PreTrainingCollator, check_documents, truncate_pair
+from bertguide.model import BertEncoder, BertPooler, init_bert_weights
 from bertguide.tokenizer import WordPieceTokenizer
 
 SHARING = ("all", "attention", "ffn", "none")  # what the L layers share
@@ -73,7 +73,7 @@ class AlbertConfig(BertConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_int("embedding_size", self.embedding_size)
+        check_int("embedding_size", self.embedding_size, 1)
         if isinstance(self.share_layers, bool):
             self.share_layers = "all" if self.share_layers else "none"
         if self.share_layers not in SHARING:
@@ -130,7 +130,7 @@ class AlbertModel(BertEncoderModel):
             config, embedding_size=config.embedding_size, encoder=shared_encoder(config)
         )
         self.pooler = BertPooler(config)  # tanh(dense([CLS])), as BERT's
-        self.pooler.apply(self._init_weights)
+        self.pooler.apply(partial(init_bert_weights, std=config.initializer_range))
 
     def forward(
         self,
@@ -301,7 +301,7 @@ def make_sop_pairs(
     >>> tok.decode(pairs[2]["input_ids"])  # swapped: sentence 1 before sentence 0
     '[CLS] the river rose. [SEP] rain fell. [SEP]'
     """
-    _check_documents(documents)
+    check_documents(documents)
     if not isinstance(tokenizer, WordPieceTokenizer):
         raise TypeError(f"tokenizer must be a WordPieceTokenizer, not {type(tokenizer).__name__}")
     check_int("max_length", max_length, minimum=5)
@@ -385,7 +385,7 @@ class AlbertForPreTraining(nn.Module):
         )
         self.predictions.init_weights(config.initializer_range)
         self.sop_classifier = nn.Linear(config.hidden_size, 2)  # on the pooled [CLS]
-        self.albert._init_weights(self.sop_classifier)
+        init_bert_weights(self.sop_classifier, config.initializer_range)
 
     def forward(
         self,

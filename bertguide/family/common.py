@@ -24,14 +24,16 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bertguide.checks import check_flags, check_int
 from bertguide.config import BertConfig
 from bertguide.embeddings import BertEmbeddings
-from bertguide.model import BertEncoder, BertModel, _padding_mask
+from bertguide.model import BertEncoder, init_bert_weights, padding_mask
 
 
 @dataclass
@@ -44,36 +46,6 @@ class EncoderOutput:
     attentions: tuple[torch.Tensor, ...] | None = None  # L of (B, N, T, T)
 
 
-def check_int(name: str, value, minimum: int = 1) -> int:
-    """``value`` as an int >= ``minimum``, or a TypeError/ValueError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value}")
-    return value
-
-
-def check_float(name: str, value, low: float = 0.0, high: float = float("inf")) -> float:
-    """``value`` as a float in [low, high], or a TypeError/ValueError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a float, not {type(value).__name__}")
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be in [{low}, {high}], got {value}")
-    return float(value)
-
-
-def check_generator(generator) -> None:
-    if generator is not None and not isinstance(generator, torch.Generator):
-        kind = type(generator).__name__
-        raise TypeError(f"generator must be a torch.Generator or None, not {kind}")
-
-
-def check_flags(**flags) -> None:
-    for name, flag in flags.items():
-        if not isinstance(flag, bool):
-            raise TypeError(f"{name} must be a bool, not {type(flag).__name__}")
-
-
 def embedding_config(config: BertConfig, embedding_size: int) -> BertConfig:
     """The config of an E-wide ``BertEmbeddings``: ``config`` with hidden_size = E.
 
@@ -84,7 +56,7 @@ def embedding_config(config: BertConfig, embedding_size: int) -> BertConfig:
     >>> embedding_config(BertConfig.base(), 128).hidden_size
     128
     """
-    check_int("embedding_size", embedding_size)
+    check_int("embedding_size", embedding_size, 1)
     return dataclasses.replace(
         config, hidden_size=embedding_size, num_attention_heads=1, intermediate_size=1
     )
@@ -125,9 +97,7 @@ class BertEncoderModel(nn.Module):
             self.embeddings = BertEmbeddings(embedding_config(config, embedding_size))  # E wide
         self.embeddings_project = None if embedding_size is None else nn.Linear(embedding_size, C)
         self.encoder = BertEncoder(config) if encoder is None else encoder
-        self.apply(self._init_weights)
-
-    _init_weights = BertModel._init_weights  # BERT's initialisation: N(0, 0.02), zeros, ones
+        self.apply(partial(init_bert_weights, std=config.initializer_range))
 
     def forward(
         self,
@@ -143,7 +113,7 @@ class BertEncoderModel(nn.Module):
         x = self.embeddings(input_ids, token_type_ids, position_ids)  # (B, T, E); checks ids
         if self.embeddings_project is not None:
             x = self.embeddings_project(x)  # (B, T, E) -> (B, T, C)
-        mask = _padding_mask(attention_mask, input_ids, values=not self.training)  # (B,1,1,T)
+        mask = padding_mask(attention_mask, input_ids, values=not self.training)  # (B,1,1,T)
         x, hidden_states, attentions = self.encoder(
             x, mask, output_attentions, output_hidden_states
         )
@@ -170,7 +140,7 @@ class MaskedLMHead(nn.Module):
         if not isinstance(word_embeddings, nn.Parameter) or word_embeddings.dim() != 2:
             raise TypeError("word_embeddings must be the (V, E) nn.Parameter of an nn.Embedding")
         V, E = word_embeddings.shape
-        self.dense = nn.Linear(check_int("hidden_size", hidden_size), E)
+        self.dense = nn.Linear(check_int("hidden_size", hidden_size, 1), E)
         self.LayerNorm = nn.LayerNorm(E, eps=layer_norm_eps)
         self.decoder = nn.Linear(E, V, bias=False, device="meta")  # no memory: replaced
         self.decoder.weight = word_embeddings  # tied
@@ -179,8 +149,8 @@ class MaskedLMHead(nn.Module):
     def init_weights(self, std: float) -> None:
         """BERT's initialisation of the head's own tensors; the tied decoder is left alone.
 
-        (``BertModel._init_weights`` cannot be applied here: it would redraw the word
-        embeddings through the tied decoder.)"""
+        (``init_bert_weights`` cannot be applied to the whole head: it would redraw the
+        word embeddings through the tied decoder.)"""
         with torch.no_grad():
             self.dense.weight.normal_(0.0, std)
             self.dense.bias.zero_()

@@ -46,9 +46,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bertguide.checks import check_float, check_int
 from bertguide.config import BertConfig
 from bertguide.embeddings import check_ids, check_input_ids
-from bertguide.family.common import BertEncoderModel, check_float, check_int
+from bertguide.family.common import BertEncoderModel
 from bertguide.model import BertModel
 
 # --- Hinton et al.: soft targets -----------------------------------------------------
@@ -151,7 +152,7 @@ def distilbert_config(teacher: BertConfig, num_hidden_layers: int | None = None)
     if not isinstance(teacher, BertConfig):
         raise TypeError(f"teacher must be a BertConfig, not {type(teacher).__name__}")
     L = teacher.num_hidden_layers // 2 if num_hidden_layers is None else num_hidden_layers
-    return dataclasses.replace(teacher, num_hidden_layers=check_int("num_hidden_layers", L))
+    return dataclasses.replace(teacher, num_hidden_layers=check_int("num_hidden_layers", L, 1))
 
 
 def distilbert_student(
@@ -268,7 +269,8 @@ def uniform_layer_map(student_layers: int, teacher_layers: int) -> list[int]:
     >>> uniform_layer_map(4, 12)
     [0, 3, 6, 9, 12]
     """
-    M, N = check_int("student_layers", student_layers), check_int("teacher_layers", teacher_layers)
+    M = check_int("student_layers", student_layers, 1)
+    N = check_int("teacher_layers", teacher_layers, 1)
     if N % M:
         raise ValueError(f"teacher_layers ({N}) must be a multiple of student_layers ({M})")
     return [m * N // M for m in range(M + 1)]
@@ -368,14 +370,15 @@ class BiLstmClassifier(nn.Module):
         if pooling not in ("max", "last"):
             raise ValueError(f"pooling must be 'max' or 'last', got {pooling!r}")
         self.pooling = pooling
-        V, E = check_int("vocab_size", vocab_size), check_int("embedding_size", embedding_size)
-        H = check_int("hidden_size", hidden_size)
+        V = check_int("vocab_size", vocab_size, 1)
+        E = check_int("embedding_size", embedding_size, 1)
+        H = check_int("hidden_size", hidden_size, 1)
         self.embeddings = nn.Embedding(V, E, padding_idx=pad_token_id)
         self.lstm = nn.LSTM(E, H, batch_first=True, bidirectional=True)
         self.mlp = nn.Sequential(
-            nn.Linear(2 * H, check_int("mlp_size", mlp_size)),
+            nn.Linear(2 * H, check_int("mlp_size", mlp_size, 1)),
             nn.ReLU(),
-            nn.Linear(mlp_size, check_int("num_labels", num_labels)),
+            nn.Linear(mlp_size, check_int("num_labels", num_labels, 1)),
         )
 
     def forward(

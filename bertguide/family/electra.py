@@ -29,20 +29,20 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bertguide.checks import check_float, check_generator, check_int
 from bertguide.config import BertConfig
 from bertguide.family.common import (
     BertEncoderModel,
     MaskedLMHead,
-    check_float,
-    check_generator,
-    check_int,
 )
 from bertguide.masking import IGNORE_INDEX
+from bertguide.model import init_bert_weights
 
 DISCRIMINATOR_WEIGHT = 50.0  # lambda of the combined loss (Clark et al., section 3)
 ORIGINAL, REPLACED = 0, 1  # discriminator labels, as in transformers
@@ -116,7 +116,8 @@ class ElectraForPreTraining(nn.Module):
         self.config = config
         self.electra = ElectraModel(config, embedding_size)
         self.discriminator_predictions = ElectraDiscriminatorPredictions(config)
-        self.discriminator_predictions.apply(self.electra._init_weights)
+        init = partial(init_bert_weights, std=config.initializer_range)
+        self.discriminator_predictions.apply(init)
 
     def forward(
         self,
@@ -138,7 +139,7 @@ def make_generator_config(config: BertConfig, divisor: int = 4) -> BertConfig:
     >>> make_generator_config(BertConfig.base()).hidden_size
     192
     """
-    check_int("divisor", divisor)
+    check_int("divisor", divisor, 1)
     C, N, I = config.hidden_size, config.num_attention_heads, config.intermediate_size
     if C % divisor or N % divisor or I % divisor:
         raise ValueError(
@@ -169,7 +170,7 @@ def sample_tokens(
     """
     if not isinstance(logits, torch.Tensor) or logits.dim() != 2:
         raise ValueError("logits must be a 2-D tensor (M, V)")
-    check_generator(generator)
+    check_generator("generator", generator)
     temperature = check_float("temperature", temperature, 1e-6)
     with torch.no_grad():
         probabilities = (logits.float() / temperature).softmax(dim=-1)  # (M, V)
@@ -263,8 +264,8 @@ class ElectraGeneratorDiscriminator(nn.Module):
             raise ValueError("the generator and the discriminator must share one vocabulary")
         self.generator = ElectraForMaskedLM(generator_config)
         self.discriminator = ElectraForPreTraining(config)
-        self.discriminator_weight = check_float("discriminator_weight", discriminator_weight)
-        check_generator(sampling_generator)
+        self.discriminator_weight = check_float("discriminator_weight", discriminator_weight, 0.0)
+        check_generator("sampling_generator", sampling_generator)
         self.sampling_generator = sampling_generator
 
     def forward(

@@ -31,8 +31,8 @@ from collections.abc import Mapping, Sequence
 
 import torch
 
-from bertguide.family.common import check_float, check_int
-from bertguide.masking import PreTrainingCollator, _check_documents, mask_examples
+from bertguide.checks import check_bool, check_float, check_int
+from bertguide.masking import PreTrainingCollator, check_documents, mask_examples
 from bertguide.tokenizer import WordPieceTokenizer
 from bertguide.training import TrainingConfig
 
@@ -71,12 +71,11 @@ def pack_full_sentences(
     >>> [x["sentences"] for x in inputs]  # one input per document here
     [[(0, 0), (0, 1)], [(1, 0), (1, 1)]]
     """
-    _check_documents(documents)
+    check_documents(documents)
     if not isinstance(tokenizer, WordPieceTokenizer):
         raise TypeError(f"tokenizer must be a WordPieceTokenizer, not {type(tokenizer).__name__}")
     check_int("max_length", max_length, minimum=3)
-    if not isinstance(cross_documents, bool):
-        raise TypeError(f"cross_documents must be a bool, not {type(cross_documents).__name__}")
+    check_bool("cross_documents", cross_documents)
     budget = max_length - 2  # room left by [CLS] and [SEP]
     cls, sep = tokenizer.cls_token_id, tokenizer.sep_token_id
     examples: list[dict] = []
@@ -138,7 +137,7 @@ class StaticMasking:
         mlm_probability: float = 0.15,
         seed: int = 0,
     ) -> None:
-        self.duplicates = check_int("duplicates", duplicates)
+        self.duplicates = check_int("duplicates", duplicates, 1)
         generator = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
         sources = [{**example, "source": i} for i, example in enumerate(examples)]
         self.copies = [
@@ -219,7 +218,7 @@ def count_distinct_masks(pipeline: StaticMasking | DynamicMasking, num_epochs: i
         kind = type(pipeline).__name__
         raise TypeError(f"pipeline must be a StaticMasking or DynamicMasking, not {kind}")
     seen: dict[int, set] = {}
-    for e in range(check_int("num_epochs", num_epochs)):
+    for e in range(check_int("num_epochs", num_epochs, 1)):
         for example in pipeline.epoch(e):
             mask = (tuple(example["input_ids"]), tuple(example["labels"]))
             seen.setdefault(example["source"], set()).add(mask)
@@ -236,7 +235,7 @@ def masked_coverage(pipeline: StaticMasking | DynamicMasking, num_epochs: int) -
         kind = type(pipeline).__name__
         raise TypeError(f"pipeline must be a StaticMasking or DynamicMasking, not {kind}")
     chosen: dict[int, torch.Tensor] = {}
-    for e in range(check_int("num_epochs", num_epochs)):
+    for e in range(check_int("num_epochs", num_epochs, 1)):
         for example in pipeline.epoch(e):
             hit = torch.tensor(example["labels"]) != -100  # (T,)
             i = example["source"]
@@ -290,8 +289,8 @@ def large_batch_config(
     >>> large_batch_config(2048, 64).gradient_accumulation_steps
     32
     """
-    check_int("batch_size", batch_size)
-    check_int("micro_batch_size", micro_batch_size)
+    check_int("batch_size", batch_size, 1)
+    check_int("micro_batch_size", micro_batch_size, 1)
     if batch_size % micro_batch_size:
         raise ValueError(
             f"batch_size ({batch_size}) must be a multiple of micro_batch_size ({micro_batch_size})"

@@ -41,22 +41,21 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from bertguide.checks import check_float, check_generator, check_int
 from bertguide.config import BertConfig
 from bertguide.family.common import (
     BertEncoderModel,
     MaskedLMHead,
-    check_float,
-    check_generator,
-    check_int,
 )
 from bertguide.masking import (
     IGNORE_INDEX,
     MASK_FRACTION,
     RANDOM_FRACTION,
     MaskingVocab,
-    _as_vocab,
+    as_vocab,
     word_ids,
 )
+from bertguide.model import init_bert_weights
 from bertguide.tokenizer import WordPieceTokenizer
 
 GEOMETRIC_P = 0.2  # p of the span-length law
@@ -72,7 +71,7 @@ def span_length_probabilities(p: float = GEOMETRIC_P, max_length: int = MAX_SPAN
     3.8
     """
     p = check_float("p", p, 1e-9, 1.0)
-    check_int("max_length", max_length)
+    check_int("max_length", max_length, 1)
     lengths = torch.arange(1, max_length + 1, dtype=torch.float64)
     weights = p * (1 - p) ** (lengths - 1)  # (K,)
     return weights / weights.sum()
@@ -90,7 +89,7 @@ def sample_span_lengths(
     [10, 5, 3, 8, 4]
     """
     check_int("n", n, minimum=0)
-    check_generator(generator)
+    check_generator("generator", generator)
     probabilities = span_length_probabilities(p, max_length)
     return torch.multinomial(probabilities, n, replacement=True, generator=generator) + 1
 
@@ -176,7 +175,7 @@ def span_mask(
     >>> tuple(out.span_boundaries.shape)  # (B, T, 2): the tokens just outside each span
     (2, 11, 2)
     """
-    vocab = _as_vocab(tokenizer)
+    vocab = as_vocab(tokenizer)
     if not isinstance(input_ids, torch.Tensor) or input_ids.dtype != torch.long:
         raise TypeError("input_ids must be a torch.LongTensor of shape (B, T)")
     if input_ids.dim() != 2:
@@ -186,7 +185,7 @@ def span_mask(
     elif not isinstance(attention_mask, torch.Tensor) or attention_mask.shape != input_ids.shape:
         raise ValueError(f"attention_mask must be a tensor of shape {list(input_ids.shape)}")
     mask_budget = check_float("mask_budget", mask_budget, 1e-9, 1.0)
-    check_generator(generator)
+    check_generator("generator", generator)
     probabilities = span_length_probabilities(p, max_span_length)
 
     candidates = ~torch.isin(input_ids, vocab.special_ids) & attention_mask.bool()  # (B, T)
@@ -287,7 +286,7 @@ class SpanBertForPreTraining(nn.Module):
         self.mlm.init_weights(config.initializer_range)
         self.sbo = SpanBoundaryHead(config, word_embeddings)
         for module in (self.sbo.position_embeddings, self.sbo.dense1, self.sbo.dense2):
-            self.bert._init_weights(module)
+            init_bert_weights(module, config.initializer_range)
 
     def forward(
         self,

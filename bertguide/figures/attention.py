@@ -55,9 +55,19 @@ def _fig_softmax_scaling():
 
 MATH_PT = 11  # labels with sub- or superscripts, which mathtext draws at 0.7 size
 HEAD_COLOURS = (
-    "#1e88e5", "#e53935", "#43a047", "#fb8c00", "#8e24aa", "#00acc1",
-    "#6d4c41", "#d81b60", "#7cb342", "#3949ab", "#fdd835", "#546e7a",
-)  # fmt: skip
+    "#1e88e5",
+    "#e53935",
+    "#43a047",
+    "#fb8c00",
+    "#8e24aa",
+    "#00acc1",
+    "#6d4c41",
+    "#d81b60",
+    "#7cb342",
+    "#3949ab",
+    "#fdd835",
+    "#546e7a",
+)
 
 
 def plot_multi_head(T: int, C: int, N: int):

@@ -51,10 +51,22 @@ def plot_span_lengths(lengths: torch.Tensor):
     fig, axes = new_figure(COLUMN_INCHES, 2.9)
     ax = axes[0, 0]
     x = torch.arange(1, K + 1)
-    ax.bar(x, share, color=VARIANT_COLOUR, width=0.7,
-           label=f"measured: {len(lengths):,} spans drawn by span_mask")  # fmt: skip
-    ax.plot(x, law, "o-", color=LAW_COLOUR, markersize=4, linewidth=1.4,
-            label="geometric law, p = 0.2, clipped at 10")  # fmt: skip
+    ax.bar(
+        x,
+        share,
+        color=VARIANT_COLOUR,
+        width=0.7,
+        label=f"measured: {len(lengths):,} spans drawn by span_mask",
+    )
+    ax.plot(
+        x,
+        law,
+        "o-",
+        color=LAW_COLOUR,
+        markersize=4,
+        linewidth=1.4,
+        label="geometric law, p = 0.2, clipped at 10",
+    )
     mean = float(lengths.double().mean())
     ax.set_xlabel(f"span length in words (measured mean {mean:.2f}; the law's 3.80)")
     ax.set_ylabel("share of spans")
@@ -110,12 +122,21 @@ def plot_probe_curves(report: dict):
     """Probe accuracy on the polarity sentences against training step, MLM vs ELECTRA."""
     fig, axes = new_figure(COLUMN_INCHES, 3.0)
     ax = axes[0, 0]
-    for name, label, colour in (("mlm", "BERT (MLM)", BERT_COLOUR),
-                                ("electra", "ELECTRA discriminator", VARIANT_COLOUR)):  # fmt: skip
+    for name, label, colour in (
+        ("mlm", "BERT (MLM)", BERT_COLOUR),
+        ("electra", "ELECTRA discriminator", VARIANT_COLOUR),
+    ):
         evals = report[name]["evals"]
         seconds = report[name]["train_time_s"]
-        ax.plot([e["step"] for e in evals], [e["probe"] for e in evals], "o-", color=colour,
-                linewidth=1.6, markersize=4, label=f"{label}, {seconds:.0f} s")  # fmt: skip
+        ax.plot(
+            [e["step"] for e in evals],
+            [e["probe"] for e in evals],
+            "o-",
+            color=colour,
+            linewidth=1.6,
+            markersize=4,
+            label=f"{label}, {seconds:.0f} s",
+        )
     lines = [(0.5, "chance (two balanced classes)")]
     if "embedded_model_probe" in report:
         lines.append((report["embedded_model_probe"], "the embedded model's vectors"))
@@ -141,23 +162,37 @@ def plot_distillation(report: dict):
     fig, axes = new_figure(COLUMN_INCHES, 2.8)
     ax = axes[0, 0]
     x = torch.arange(len(measures)).float()
-    bars = ((-0.2, "before", "before (every other layer)", BERT_COLOUR),
-            (0.2, "after", "after distillation", VARIANT_COLOUR))  # fmt: skip
+    bars = (
+        (-0.2, "before", "before (every other layer)", BERT_COLOUR),
+        (0.2, "after", "after distillation", VARIANT_COLOUR),
+    )
     for offset, key, label, colour in bars:
         values = [report[key][m] for m, _ in measures]
         ax.bar(x + offset, values, width=0.38, color=colour, label=label)
         for xi, v in zip(x + offset, values, strict=True):  # inside the bar, at its top
-            ax.text(xi, v - 0.02, f"{v:.2f}", ha="center", va="top", color="white",
-                    fontsize=SMALL_PT)  # fmt: skip
+            ax.text(
+                xi, v - 0.02, f"{v:.2f}", ha="center", va="top", color="white", fontsize=SMALL_PT
+            )
     teacher = report["after"]["teacher_mlm_accuracy"]
     ax.plot([1.6, 2.4], [teacher, teacher], color=LAW_COLOUR, linewidth=1.4)
-    ax.text(1.6, teacher + 0.02, f"the teacher's own: {teacher:.2f}", color=LAW_COLOUR,
-            fontsize=SMALL_PT, ha="left", va="bottom")  # fmt: skip
+    ax.text(
+        1.6,
+        teacher + 0.02,
+        f"the teacher's own: {teacher:.2f}",
+        color=LAW_COLOUR,
+        fontsize=SMALL_PT,
+        ha="left",
+        va="bottom",
+    )
     ax.set_xticks(x.tolist())
     ax.set_xticklabels([label for _, label in measures])
     ax.set_ylim(0, 1.1)
-    ax.set_title(f"{report['student_layers']} of {report['teacher_layers']} layers; forward "
-                 f"pass {report['speedup']:.1f}x faster", fontsize=9, color=INK)  # fmt: skip
+    ax.set_title(
+        f"{report['student_layers']} of {report['teacher_layers']} layers; forward "
+        f"pass {report['speedup']:.1f}x faster",
+        fontsize=9,
+        color=INK,
+    )
     ax.legend(fontsize=SMALL_PT, frameon=False, loc="upper right", ncols=2)
     style_ticks(ax)
     fig.tight_layout(pad=0.4)

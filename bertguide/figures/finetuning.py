@@ -23,15 +23,26 @@ EDGE = "#78909c"
 
 # (title, input tokens, index of the [SEP]s, what each output reads -> the head's answer)
 HEADS = (
-    ("Sentence pair: entailment?", ["[CLS]", "It", "rains", "[SEP]", "The", "sun", "[SEP]"],
-     "classify", "contradiction"),
-    ("One sentence: positive?", ["[CLS]", "a", "fine", "film", "[SEP]"],
-     "classify", "positive"),
-    ("Question answering: a span", ["[CLS]", "Who", "?", "[SEP]", "Columbus", "[SEP]"],
-     "span", "start = end = Columbus"),
-    ("Named entities: a tag per token", ["[CLS]", "Joe", "Biden", "went", "[SEP]"],
-     "tag", ["B-PER", "I-PER", "O"]),
-)  # fmt: skip
+    (
+        "Sentence pair: entailment?",
+        ["[CLS]", "It", "rains", "[SEP]", "The", "sun", "[SEP]"],
+        "classify",
+        "contradiction",
+    ),
+    ("One sentence: positive?", ["[CLS]", "a", "fine", "film", "[SEP]"], "classify", "positive"),
+    (
+        "Question answering: a span",
+        ["[CLS]", "Who", "?", "[SEP]", "Columbus", "[SEP]"],
+        "span",
+        "start = end = Columbus",
+    ),
+    (
+        "Named entities: a tag per token",
+        ["[CLS]", "Joe", "Biden", "went", "[SEP]"],
+        "tag",
+        ["B-PER", "I-PER", "O"],
+    ),
+)
 
 
 def _box(ax, x, y, w, h, text, colour, size=SMALL_PT, weight="normal"):
@@ -39,19 +50,34 @@ def _box(ax, x, y, w, h, text, colour, size=SMALL_PT, weight="normal"):
 
     ax.add_patch(
         FancyBboxPatch(
-            (x, y), w, h, boxstyle="round,pad=0.0,rounding_size=0.06",
-            facecolor=colour, edgecolor=EDGE, linewidth=0.8,
+            (x, y),
+            w,
+            h,
+            boxstyle="round,pad=0.0,rounding_size=0.06",
+            facecolor=colour,
+            edgecolor=EDGE,
+            linewidth=0.8,
         )
-    )  # fmt: skip
-    ax.text(x + w / 2, y + h / 2, text, ha="center", va="center", color=INK, fontsize=size,
-            fontweight=weight)  # fmt: skip
+    )
+    ax.text(
+        x + w / 2,
+        y + h / 2,
+        text,
+        ha="center",
+        va="center",
+        color=INK,
+        fontsize=size,
+        fontweight=weight,
+    )
 
 
 def _arrow(ax, x0, y0, x1, y1):
     ax.annotate(
-        "", (x1, y1), (x0, y0),
+        "",
+        (x1, y1),
+        (x0, y0),
         arrowprops=dict(arrowstyle="-|>", color=EDGE, linewidth=0.8, shrinkA=0, shrinkB=0),
-    )  # fmt: skip
+    )
 
 
 def _draw_head(ax, title, tokens, kind, answer):
@@ -62,8 +88,16 @@ def _draw_head(ax, title, tokens, kind, answer):
     ax.set_xlim(-0.05, width + 0.05)
     ax.set_ylim(0, 3.4)
     ax.axis("off")
-    ax.text(width / 2, 3.3, title, ha="center", va="top", color=INK, fontsize=SMALL_PT + 1,
-            fontweight="bold")  # fmt: skip
+    ax.text(
+        width / 2,
+        3.3,
+        title,
+        ha="center",
+        va="top",
+        color=INK,
+        fontsize=SMALL_PT + 1,
+        fontweight="bold",
+    )
     xs = [i * step + (step - w) / 2 for i in range(n)]
     for x, token in zip(xs, tokens, strict=True):
         _box(ax, x, 0.05, w, 0.42, token, TOKEN_COLOUR)
@@ -76,22 +110,31 @@ def _draw_head(ax, title, tokens, kind, answer):
     if kind == "classify":  # [CLS] (or the mean of all T): one label
         _arrow(ax, xs[0] + w / 2, 1.9, xs[0] + w / 2, 2.25)
         _box(ax, xs[0], 2.25, w * 2.6, 0.45, "linear + softmax", HEAD_COLOUR)
-        ax.text(xs[0] + w * 2.8, 2.47, f"→ {answer}", ha="left", va="center", color=INK,
-                fontsize=SMALL_PT)  # fmt: skip
+        ax.text(
+            xs[0] + w * 2.8,
+            2.47,
+            f"→ {answer}",
+            ha="left",
+            va="center",
+            color=INK,
+            fontsize=SMALL_PT,
+        )
     elif kind == "span":  # every context token: a start score and an end score
         sep = tokens.index("[SEP]")
         for x in xs[sep + 1 : -1]:
             _arrow(ax, x + w / 2, 1.9, x + w / 2, 2.25)
             _box(ax, x, 2.25, w, 0.45, "S  E", HEAD_COLOUR)
-        ax.text(xs[0], 2.47, "start, end\nscores", ha="left", va="center", color=INK,
-                fontsize=SMALL_PT)  # fmt: skip
+        ax.text(
+            xs[0], 2.47, "start, end\nscores", ha="left", va="center", color=INK, fontsize=SMALL_PT
+        )
         ax.text(width / 2, 2.95, answer, ha="center", va="center", color=INK, fontsize=SMALL_PT)
     else:  # one label per token
         for x, tag in zip(xs[1:-1], answer, strict=False):
             _arrow(ax, x + w / 2, 1.9, x + w / 2, 2.25)
             _box(ax, x, 2.25, w, 0.45, tag, HEAD_COLOUR)
-        ax.text(xs[0], 2.47, "linear\nper token", ha="left", va="center", color=INK,
-                fontsize=SMALL_PT)  # fmt: skip
+        ax.text(
+            xs[0], 2.47, "linear\nper token", ha="left", va="center", color=INK, fontsize=SMALL_PT
+        )
 
 
 def plot_task_heads():
@@ -125,10 +168,16 @@ def plot_learning_curves(report: dict):
     sizes = report["sizes"]
     for name, scores in report["accuracy"].items():
         label, colour, style = CURVE_STYLES.get(name, (name, INK, "-"))
-        ax.plot(sizes, scores, style, marker="o", color=colour, linewidth=1.5, markersize=4,
-                label=label)  # fmt: skip
-    ax.axhline(0.5, color="#78909c", linestyle=":", linewidth=1.0,
-               label="majority guess (the labels are balanced)")  # fmt: skip
+        ax.plot(
+            sizes, scores, style, marker="o", color=colour, linewidth=1.5, markersize=4, label=label
+        )
+    ax.axhline(
+        0.5,
+        color="#78909c",
+        linestyle=":",
+        linewidth=1.0,
+        label="majority guess (the labels are balanced)",
+    )
     ax.set_xscale("log")
     ax.set_xticks(sizes, [str(n) for n in sizes])
     ax.minorticks_off()

@@ -75,15 +75,22 @@ def plot_loss_curve(report: dict):
     evals = [(0, report["initial_loss"])] + [
         (e["step"], e["heldout_loss"]) for e in history["evals"]
     ]
-    ax.plot(*zip(*evals, strict=True), "o-", color=HELDOUT_COLOUR, markersize=3.5, linewidth=1.2,
-            label="held-out loss")  # fmt: skip
+    ax.plot(
+        *zip(*evals, strict=True),
+        "o-",
+        color=HELDOUT_COLOUR,
+        markersize=3.5,
+        linewidth=1.2,
+        label="held-out loss",
+    )
     for value, text in (
         (report["uniform_loss"], "every byte equally likely (ln 256)"),
         (report["unigram_loss"], "byte frequencies only (unigram)"),
     ):
         ax.axhline(value, color="#78909c", linestyle="--", linewidth=0.9)
-        ax.text(steps[-1], value + 0.06, text, ha="right", va="bottom", color=INK,
-                fontsize=SMALL_PT)  # fmt: skip
+        ax.text(
+            steps[-1], value + 0.06, text, ha="right", va="bottom", color=INK, fontsize=SMALL_PT
+        )
     ax.set_xlabel("optimiser step")
     ax.set_ylabel("next-byte loss (nats)")
     ax.set_ylim(bottom=min(min(loss), evals[-1][1]) - 0.3, top=report["uniform_loss"] + 0.5)
@@ -125,11 +132,27 @@ def plot_generations(prompt: str, generations: dict[str, str], width: int = 76):
         ax.text(0.0, y, label, fontsize=9, fontweight="bold", color=INK, va="top")
         y += 0.27
         for i, line in enumerate(lines):
-            ax.text(0.02, y, line, fontsize=8.2, family="DejaVu Sans Mono", color=INK,
-                    va="top", parse_math=False)  # fmt: skip
+            ax.text(
+                0.02,
+                y,
+                line,
+                fontsize=8.2,
+                family="DejaVu Sans Mono",
+                color=INK,
+                va="top",
+                parse_math=False,
+            )
             if i == 0:  # the prompt, underlined by a bar beneath its characters
-                ax.text(0.02, y, prompt, fontsize=8.2, family="DejaVu Sans Mono",
-                        color="#1e63c4", va="top", parse_math=False)  # fmt: skip
+                ax.text(
+                    0.02,
+                    y,
+                    prompt,
+                    fontsize=8.2,
+                    family="DejaVu Sans Mono",
+                    color="#1e63c4",
+                    va="top",
+                    parse_math=False,
+                )
             y += line_in
         y += 0.03
     fig.subplots_adjust(left=0.01, right=0.99, top=1, bottom=0)
@@ -150,15 +173,27 @@ def plot_parameter_growth(records=LANGUAGE_MODELS):
     for generation in sorted({r.generation for r in counted}, key=_generation_order):
         rows = [r for r in counted if r.generation == generation]
         label = GENERATIONS.get(generation, NO_GENERATION)
-        ax.scatter([r.year for r in rows], [r.parameters for r in rows], s=28, zorder=3,
-                   color=GENERATION_COLOURS[generation], label=label)  # fmt: skip
+        ax.scatter(
+            [r.year for r in rows],
+            [r.parameters for r in rows],
+            s=28,
+            zorder=3,
+            color=GENERATION_COLOURS[generation],
+            label=label,
+        )
     left = {"GPT-1", "InstructGPT", "Chinchilla", "Gopher", "LLaMA", "T5-11B"}
     for r in counted:
         side = -1 if r.model in left else 1
         below = -7 if r.model == "ELMo" else -3  # just under GPT-1, same year
-        ax.annotate(r.model, (r.year, r.parameters), xytext=(6 * side, below),
-                    textcoords="offset points", ha="left" if side > 0 else "right",
-                    fontsize=SMALL_PT, color=INK)  # fmt: skip
+        ax.annotate(
+            r.model,
+            (r.year, r.parameters),
+            xytext=(6 * side, below),
+            textcoords="offset points",
+            ha="left" if side > 0 else "right",
+            fontsize=SMALL_PT,
+            color=INK,
+        )
     years = [r.year for r in counted]
     ax.set_xlim(min(years) - 1.5, max(years) + 1.5)
     ax.set_ylim(3e7, 2e12)
@@ -173,8 +208,16 @@ def plot_parameter_growth(records=LANGUAGE_MODELS):
         if r.parameters is None and _later_generation(r.generation)
     ]
     if missing:
-        ax.text(0.99, 0.02, "no published count: " + ", ".join(missing), transform=ax.transAxes,
-                ha="right", va="bottom", fontsize=SMALL_PT, color=INK)  # fmt: skip
+        ax.text(
+            0.99,
+            0.02,
+            "no published count: " + ", ".join(missing),
+            transform=ax.transAxes,
+            ha="right",
+            va="bottom",
+            fontsize=SMALL_PT,
+            color=INK,
+        )
     ax.legend(fontsize=SMALL_PT, frameon=False, loc="upper left")
     ax.grid(axis="y", color="#eceff1", linewidth=0.8)
     style_ticks(ax)

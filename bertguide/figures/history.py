@@ -63,116 +63,120 @@ class LanguageModel:
     note: str = ""  # what the row stands for, where that needs saying
 
 
+def _row(facts: tuple, source: str, note: str = "") -> LanguageModel:
+    # (model, year, organisation, generation, parameters) on one line of the table
+    return LanguageModel(*facts, source, note)
+
+
 LANGUAGE_MODELS: tuple[LanguageModel, ...] = (
-    LanguageModel(
-        "n-grams of English", 1948, "Bell Labs", 1, None,
+    _row(
+        ("n-grams of English", 1948, "Bell Labs", 1, None),
         "Shannon (1948), A Mathematical Theory of Communication, "
         "https://doi.org/10.1002/j.1538-7305.1948.tb01338.x",
         "letter and word n-gram approximations of English",
     ),
-    LanguageModel(
-        "Kneser-Ney smoothing", 1995, "Philips", 1, None,
+    _row(
+        ("Kneser-Ney smoothing", 1995, "Philips", 1, None),
         "Kneser & Ney (1995), Improved backing-off for m-gram language modeling, "
         "https://doi.org/10.1109/ICASSP.1995.479394",
     ),
-    LanguageModel(
-        "Neural probabilistic LM", 2003, "Université de Montréal", 2, None,
+    _row(
+        ("Neural probabilistic LM", 2003, "Université de Montréal", 2, None),
         "Bengio et al. (2003), A Neural Probabilistic Language Model, JMLR 3, "
         "https://www.jmlr.org/papers/v3/bengio03a.html",
     ),
-    LanguageModel(
-        "word2vec", 2013, "Google", 2, None,
+    _row(
+        ("word2vec", 2013, "Google", 2, None),
         "Mikolov et al. (2013), Efficient Estimation of Word Representations in Vector "
         "Space, https://arxiv.org/abs/1301.3781",
         "static word vectors, not a full language model",
     ),
-    LanguageModel(
-        "Transformer (big)", 2017, "Google", None, 213_000_000,
+    _row(
+        ("Transformer (big)", 2017, "Google", None, 213_000_000),
         "Vaswani et al. (2017), Attention Is All You Need, table 3, "
         "https://arxiv.org/abs/1706.03762",
         "a translation model trained from scratch, not pre-trained; the "
         "architecture of everything after it",
     ),
-    LanguageModel(
-        "ELMo", 2018, "Allen Institute for AI", 3, 93_600_000,
+    _row(
+        ("ELMo", 2018, "Allen Institute for AI", 3, 93_600_000),
         "Peters et al. (2018), Deep Contextualized Word Representations, "
         "https://aclanthology.org/N18-1202/; count from AllenNLP's ELMo page, "
         "https://allenai.org/allennlp/software/elmo",
     ),
-    LanguageModel(
-        "GPT-1", 2018, "OpenAI", 3, 117_000_000,
+    _row(
+        ("GPT-1", 2018, "OpenAI", 3, 117_000_000),
         "Radford et al. (2018), Improving Language Understanding by Generative "
         "Pre-Training, https://cdn.openai.com/research-covers/language-unsupervised/"
         "language_understanding_paper.pdf; count from the GPT-2 paper, table 2",
     ),
-    LanguageModel(
-        "BERT-large", 2018, "Google", 3, 340_000_000,
+    _row(
+        ("BERT-large", 2018, "Google", 3, 340_000_000),
         "Devlin et al. (2019), BERT, https://aclanthology.org/N19-1423/",
-        "the paper's rounding (336 M counted with the pre-training heads); "
-        "BERT-base: 110 M",
+        "the paper's rounding (336 M counted with the pre-training heads); BERT-base: 110 M",
     ),
-    LanguageModel(
-        "GPT-2", 2019, "OpenAI", 3, 1_542_000_000,
+    _row(
+        ("GPT-2", 2019, "OpenAI", 3, 1_542_000_000),
         "Radford et al. (2019), Language Models are Unsupervised Multitask Learners, "
         "table 2, https://cdn.openai.com/better-language-models/"
         "language_models_are_unsupervised_multitask_learners.pdf",
         "the largest of four sizes; the smallest is 117 M",
     ),
-    LanguageModel(
-        "T5-11B", 2019, "Google", 3, 11_000_000_000,
+    _row(
+        ("T5-11B", 2019, "Google", 3, 11_000_000_000),
         "Raffel et al. (2020), Exploring the Limits of Transfer Learning with a Unified "
         "Text-to-Text Transformer, https://arxiv.org/abs/1910.10683",
         "the largest of five sizes",
     ),
-    LanguageModel(
-        "GPT-3", 2020, "OpenAI", 4, 175_000_000_000,
+    _row(
+        ("GPT-3", 2020, "OpenAI", 4, 175_000_000_000),
         "Brown et al. (2020), Language Models are Few-Shot Learners, "
         "https://arxiv.org/abs/2005.14165",
         "the largest of eight sizes",
     ),
-    LanguageModel(
-        "Gopher", 2021, "DeepMind", 4, 280_000_000_000,
+    _row(
+        ("Gopher", 2021, "DeepMind", 4, 280_000_000_000),
         "Rae et al. (2021), Scaling Language Models: Methods, Analysis & Insights from "
         "Training Gopher, https://arxiv.org/abs/2112.11446",
     ),
-    LanguageModel(
-        "InstructGPT", 2022, "OpenAI", 4, 175_000_000_000,
+    _row(
+        ("InstructGPT", 2022, "OpenAI", 4, 175_000_000_000),
         "Ouyang et al. (2022), Training language models to follow instructions with "
         "human feedback, https://arxiv.org/abs/2203.02155",
         "GPT-3 tuned with RLHF; 1.3 B and 6 B versions too",
     ),
-    LanguageModel(
-        "Chinchilla", 2022, "DeepMind", 4, 70_000_000_000,
+    _row(
+        ("Chinchilla", 2022, "DeepMind", 4, 70_000_000_000),
         "Hoffmann et al. (2022), Training Compute-Optimal Large Language Models, "
         "https://arxiv.org/abs/2203.15556",
     ),
-    LanguageModel(
-        "PaLM", 2022, "Google", 4, 540_000_000_000,
+    _row(
+        ("PaLM", 2022, "Google", 4, 540_000_000_000),
         "Chowdhery et al. (2022), PaLM: Scaling Language Modeling with Pathways, "
         "https://arxiv.org/abs/2204.02311",
     ),
-    LanguageModel(
-        "ChatGPT", 2022, "OpenAI", 4, None,
+    _row(
+        ("ChatGPT", 2022, "OpenAI", 4, None),
         "OpenAI (2022), Introducing ChatGPT, https://openai.com/index/chatgpt/",
         "a sibling of InstructGPT; no size published",
     ),
-    LanguageModel(
-        "LLaMA", 2023, "Meta", 4, 65_000_000_000,
+    _row(
+        ("LLaMA", 2023, "Meta", 4, 65_000_000_000),
         "Touvron et al. (2023), LLaMA: Open and Efficient Foundation Language Models, "
         "https://arxiv.org/abs/2302.13971",
         "the largest of four sizes",
     ),
-    LanguageModel(
-        "GPT-4", 2023, "OpenAI", 4, None,
+    _row(
+        ("GPT-4", 2023, "OpenAI", 4, None),
         "OpenAI (2023), GPT-4 Technical Report, https://arxiv.org/abs/2303.08774",
         "the report withholds the model size",
     ),
-    LanguageModel(
-        "Llama 3.1 405B", 2024, "Meta", 4, 405_000_000_000,
+    _row(
+        ("Llama 3.1 405B", 2024, "Meta", 4, 405_000_000_000),
         "Llama Team, AI @ Meta (2024), The Llama 3 Herd of Models, "
         "https://arxiv.org/abs/2407.21783",
     ),
-)  # fmt: skip
+)
 
 
 def by_name(model: str) -> LanguageModel:

@@ -44,16 +44,19 @@ def plot_tokenization(steps: TokenizationSteps):
         box((first + last) / 2, rows["words"], word, WORD)
         for k in range(first, last + 1):
             ax.plot(
-                [(first + last) / 2, k], [rows["words"] - 0.2, rows["pieces"] + 0.2],
-                color="#90a4ae", linewidth=0.8,
-            )  # fmt: skip
+                [(first + last) / 2, k],
+                [rows["words"] - 0.2, rows["pieces"] + 0.2],
+                color="#90a4ae",
+                linewidth=0.8,
+            )
         column = last + 1
     for k, (token, token_id) in enumerate(zip(steps.tokens, steps.ids, strict=True)):
         special = token in ("[CLS]", "[SEP]")
         colour = SPECIAL if special else CONTINUES if token.startswith("##") else PIECE
         box(k, rows["pieces"], token, colour)
-        ax.text(k, rows["ids"], str(token_id), ha="center", va="center", fontsize=SMALL_PT,
-                color=INK)  # fmt: skip
+        ax.text(
+            k, rows["ids"], str(token_id), ha="center", va="center", fontsize=SMALL_PT, color=INK
+        )
     ax.text(
         (T - 2) / 2, 2.6, f"text: {steps.text!r}", ha="center", va="center", fontsize=9, color=INK
     )
