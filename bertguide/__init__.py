@@ -57,6 +57,7 @@ The BERT family                          ``family.albert``, ``family.roberta``,
                                          pieces they share, ``family.common``);
                                          the measured runs
                                          ``experiments.family_runs``,
+                                         ``experiments.family_tang``,
                                          ``experiments.family_helpers``;
                                          ``figures.family``
 GPT: the autoregressive branch           ``gpt``, ``generation``,

@@ -1,6 +1,7 @@
 """The pieces the BERT family's measured runs share (``bertguide.experiments.family_runs``).
 
-Serves the chapter "The BERT family": encoding and masking batches, small BERTs from
+Serves the chapter "The BERT family": sentences and packed inputs from the offline
+corpora, encoding and masking batches, small BERTs from
 scratch with the vocabulary of their text, mean pooling, MLM accuracy, best-of timing,
 one call of the training loop, and saving a run. Dimension legend: B = batch,
 T = tokens, C = hidden size, V = vocabulary.
@@ -12,14 +13,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import random
 import time
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from bertguide.corpus import sentence_documents
 from bertguide.experiments.cache import load_average
 from bertguide.masking import MaskingVocab, PreTrainingCollator, mask_examples
+from bertguide.model import BertModel, mean_pool
 from bertguide.pretraining import BertForPreTraining
 from bertguide.tokenizer import WordPieceTokenizer
 from bertguide.training import TrainingConfig, train
@@ -150,3 +154,45 @@ def timed(run, settings, folder: Path) -> dict:
         "threads": settings.threads,
         "torch": torch.__version__,
     }
+
+
+CORPORA = ("wikipedia", "lee")  # the offline corpora the runs read (train / held-out split)
+
+
+def sentences(split: str, n: int, seed: int, min_words: int = 5) -> list[str]:
+    """``n`` sentences of at least ``min_words`` words from Wikipedia and Lee's ``split``
+    documents, drawn with ``seed`` (all of them when there are fewer)."""
+    pool = [
+        s
+        for corpus in CORPORA
+        for document in sentence_documents(corpus, split)
+        for s in document
+        if len(s.split()) >= min_words
+    ]
+    return random.Random(seed).sample(pool, min(n, len(pool)))
+
+
+def packed(split: str, n: int, tok, max_length: int, seed: int) -> list[dict]:
+    """``n`` RoBERTa FULL-SENTENCES inputs (``pack_full_sentences``) from ``split``."""
+    from bertguide.family.roberta import pack_full_sentences
+
+    docs = [d for c in CORPORA for d in sentence_documents(c, split)]
+    random.Random(seed).shuffle(docs)
+    out = []
+    for start in range(0, len(docs), 20):  # a few documents at a time: stop early
+        out += pack_full_sentences(docs[start : start + 20], tok, max_length=max_length)
+        if len(out) >= n + 20:
+            break
+    return [{"input_ids": e["input_ids"]} for e in out if len(e["input_ids"]) > 8][:n]
+
+
+@torch.no_grad()
+def pooled_from_ids(encoder: BertModel, examples: list[dict], batch_size: int = 64):
+    """(N, C) mean-pooled last-layer vectors of examples given as token ids."""
+    collate = PreTrainingCollator(WordPieceTokenizer.from_pretrained(), mlm=False)
+    rows = []
+    for i in range(0, len(examples), batch_size):
+        batch = collate(examples[i : i + batch_size])
+        hidden = encoder(batch["input_ids"], batch["attention_mask"]).last_hidden_state
+        rows.append(mean_pool(hidden, batch["attention_mask"]))  # (B, C)
+    return torch.cat(rows)

@@ -28,8 +28,6 @@ from __future__ import annotations
 import argparse
 import copy
 import dataclasses
-import random
-import statistics
 import sys
 from dataclasses import dataclass
 from functools import partial
@@ -39,7 +37,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bertguide.corpus import sentence_documents
 from bertguide.experiments.family_helpers import (
     best_time,
     compact_vocab,
@@ -47,11 +44,14 @@ from bertguide.experiments.family_helpers import (
     fit,
     masked_batches,
     mlm_accuracy,
+    packed,
+    pooled_from_ids,
+    sentences,
     small_bert,
     timed,
 )
+from bertguide.experiments.family_tang import TangSettings, run_tang
 from bertguide.family.distillation import (
-    BiLstmClassifier,
     cosine_embedding_loss,
     distilbert_student,
     soft_target_loss,
@@ -62,8 +62,6 @@ from bertguide.masking import IGNORE_INDEX, PreTrainingCollator
 from bertguide.model import BertModel, count_parameters, mean_pool
 from bertguide.pretraining import BertForPreTraining
 from bertguide.tokenizer import WordPieceTokenizer
-
-CORPORA = ("wikipedia", "lee")  # the offline corpora the runs read (train / held-out split)
 
 
 @dataclass(frozen=True)
@@ -114,55 +112,6 @@ class ElectraSettings:
     reference_probe: bool = True  # also probe the embedded model, for scale
     threads: int = 1  # a model this small runs fastest on one thread
     seed: int = 0
-
-
-@dataclass(frozen=True)
-class TangSettings:
-    """A BiLSTM distilled from a BERT sentiment classifier (Tang et al., 2019)."""
-
-    folds: int = 5  # stratified folds over the 200 polarity sentences
-    hidden_size: int = 128  # LSTM width per direction
-    mlp_size: int = 128
-    label_epochs: int = 12  # the BiLSTM trained on the labels alone
-    distill_epochs: int = 3  # the BiLSTM trained on the teacher's logits (more data)
-    batch_size: int = 16
-    learning_rate: float = 2e-3
-    masked_copies: int = 2  # Tang's masking augmentation: copies of each sentence
-    mask_probability: float = 0.1  # share of a copy's tokens replaced by [MASK]
-    corpus_sentences: int = 400  # unlabelled Wikipedia / Lee sentences, teacher-scored
-    max_length: int = 64
-    threads: int = 2
-    seed: int = 0
-
-
-# --- shared pieces ----------------------------------------------------------------------
-
-
-def sentences(split: str, n: int, seed: int, min_words: int = 5) -> list[str]:
-    """``n`` sentences of at least ``min_words`` words from Wikipedia and Lee's ``split``
-    documents, drawn with ``seed`` (all of them when there are fewer)."""
-    pool = [
-        s
-        for corpus in CORPORA
-        for document in sentence_documents(corpus, split)
-        for s in document
-        if len(s.split()) >= min_words
-    ]
-    return random.Random(seed).sample(pool, min(n, len(pool)))
-
-
-def packed(split: str, n: int, tok, max_length: int, seed: int) -> list[dict]:
-    """``n`` RoBERTa FULL-SENTENCES inputs (``pack_full_sentences``) from ``split``."""
-    from bertguide.family.roberta import pack_full_sentences
-
-    docs = [d for c in CORPORA for d in sentence_documents(c, split)]
-    random.Random(seed).shuffle(docs)
-    out = []
-    for start in range(0, len(docs), 20):  # a few documents at a time: stop early
-        out += pack_full_sentences(docs[start : start + 20], tok, max_length=max_length)
-        if len(out) >= n + 20:
-            break
-    return [{"input_ids": e["input_ids"]} for e in out if len(e["input_ids"]) > 8][:n]
 
 
 # --- distillation: DistilBERT from the restored teacher ------------------------------------
@@ -417,131 +366,6 @@ def run_electra(settings: ElectraSettings = ElectraSettings()):
         embedded = BertModel.from_pretrained()
         report["embedded_model_probe"] = probe_accuracy(embedded, polarity, s.folds, s.seed)
     return model.discriminator.eval(), report
-
-
-# --- Tang et al.: a BiLSTM taught by a BERT sentiment classifier ---------------------------
-
-
-@torch.no_grad()
-def pooled_from_ids(encoder: BertModel, examples: list[dict], batch_size: int = 64):
-    """(N, C) mean-pooled last-layer vectors of examples given as token ids."""
-    collate = PreTrainingCollator(WordPieceTokenizer.from_pretrained(), mlm=False)
-    rows = []
-    for i in range(0, len(examples), batch_size):
-        batch = collate(examples[i : i + batch_size])
-        hidden = encoder(batch["input_ids"], batch["attention_mask"]).last_hidden_state
-        rows.append(mean_pool(hidden, batch["attention_mask"]))  # (B, C)
-    return torch.cat(rows)
-
-
-def mask_copy(ids: list[int], tok, p: float, rng: random.Random) -> list[int]:
-    """Tang et al.'s masking augmentation: each non-special token -> [MASK] with prob. p."""
-    special = {tok.cls_token_id, tok.sep_token_id}
-    return [tok.mask_token_id if i not in special and rng.random() < p else i for i in ids]
-
-
-def _tang_collate(items: list[dict]) -> dict:
-    T = max(len(e["input_ids"]) for e in items)
-    ids = torch.tensor([e["input_ids"] + [0] * (T - len(e["input_ids"])) for e in items])
-    return {
-        "input_ids": ids,
-        "attention_mask": (ids != 0).long(),
-        "target": torch.stack([e["target"] for e in items]),
-    }
-
-
-def _tang_loss(model, batch, distilled: bool) -> torch.Tensor:
-    logits = model(batch["input_ids"], batch["attention_mask"])  # (B, 2)
-    if distilled:  # Tang et al.: mean squared error to the teacher's logits
-        return F.mse_loss(logits, batch["target"])
-    return F.cross_entropy(logits, batch["target"])
-
-
-def train_bilstm(data: list[dict], bert: BertModel, s: TangSettings, distilled: bool, fold: int):
-    """A ``BiLstmClassifier`` on ``data`` (``input_ids``, ``target``: a label, or the
-    teacher's two logits when ``distilled``), its word vectors the embedded BERT's, fixed."""
-    torch.manual_seed(s.seed + fold)
-    V, E = bert.embeddings.word_embeddings.weight.shape
-    student = BiLstmClassifier(
-        V, 2, embedding_size=E, hidden_size=s.hidden_size, mlp_size=s.mlp_size
-    )
-    with torch.no_grad():
-        student.embeddings.weight.copy_(bert.embeddings.word_embeddings.weight)
-    epochs = s.distill_epochs if distilled else s.label_epochs
-    loss_fn = partial(_tang_loss, distilled=distilled)
-    frozen = {"embeddings.": 0.0}
-    steps = epochs * (len(data) // s.batch_size)
-    fit(student, data, steps, s, _tang_collate, loss_fn, lr_multipliers=frozen)
-    return student.eval()
-
-
-def run_tang(settings: TangSettings = TangSettings()):
-    """Teacher, BiLSTM on labels, BiLSTM distilled, per fold; return (last BiLSTM, report)."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import StratifiedKFold
-
-    from bertguide.experiments.sentiment import load_polarity, mean_pooled_features
-
-    s, tok, rng = settings, WordPieceTokenizer.from_pretrained(), random.Random(settings.seed)
-    bert = BertModel.from_pretrained().eval()
-    texts, labels = load_polarity()
-    y, n = torch.tensor(labels), len(texts)
-    examples = encode_all(texts, tok, s.max_length)
-    features = mean_pooled_features(texts, bert, tok).numpy()  # (N, C)
-    # unlabelled data: masked copies of every sentence (copy k of sentence i at row
-    # k * N + i), then sentences of the offline corpora; the teacher reads them all
-    extra = [
-        {"input_ids": mask_copy(e["input_ids"], tok, s.mask_probability, rng), "source": i}
-        for _ in range(s.masked_copies)
-        for i, e in enumerate(examples)
-    ]
-    extra += encode_all(sentences("train", s.corpus_sentences, s.seed), tok, s.max_length)
-    extra_features = pooled_from_ids(bert, extra).numpy()  # (N_extra, C)
-    folds = StratifiedKFold(s.folds, shuffle=True, random_state=s.seed).split(texts, labels)
-    scores: dict[str, list[float]] = {"teacher": [], "bilstm_labels": [], "bilstm_distilled": []}
-    for fold, (train_idx, test_idx) in enumerate(folds):
-        teacher = LogisticRegression(C=1.0, max_iter=2000).fit(features[train_idx], y[train_idx])
-        scores["teacher"].append(float(teacher.score(features[test_idx], y[test_idx])))
-        training = set(train_idx.tolist())
-        rows = [r for r, e in enumerate(extra) if e.get("source", -1) in training | {-1}]
-        distill = [examples[i] for i in train_idx] + [extra[r] for r in rows]
-        targets = teacher_logits(teacher, [*features[train_idx], *extra_features[rows]])
-        label_data = [{**examples[i], "target": y[i]} for i in train_idx]
-        soft_data = [{**e, "target": t} for e, t in zip(distill, targets, strict=True)]
-        test = _tang_collate([{**examples[i], "target": y[i]} for i in test_idx])
-        for name, data in (("bilstm_labels", label_data), ("bilstm_distilled", soft_data)):
-            student = train_bilstm(data, bert, s, distilled=name == "bilstm_distilled", fold=fold)
-            with torch.no_grad():
-                guess = student(test["input_ids"], test["attention_mask"]).argmax(-1)
-            scores[name].append(float((guess == test["target"]).float().mean()))
-    batches = [
-        tok(texts[i : i + 32], padding=True, truncation=True, max_length=s.max_length)
-        for i in range(0, n, 32)
-    ]
-
-    def classify(b):  # the teacher's whole path: encoder, mean-pooling, linear model
-        return teacher.decision_function(
-            mean_pool(bert(**b).last_hidden_state, b["attention_mask"])
-        )
-
-    teacher_s = best_time(classify, batches, 3)
-    student_s = best_time(lambda b: student(b["input_ids"], b["attention_mask"]), batches, 3)
-    return student, {
-        "folds": scores,
-        "summary": {k: [statistics.mean(v), statistics.stdev(v)] for k, v in scores.items()},
-        "teacher_sentences_per_s": n / teacher_s,
-        "student_sentences_per_s": n / student_s,
-        "speedup": teacher_s / student_s,
-        "distillation_sentences": len(distill),
-        "bilstm_trained_parameters": count_parameters(student) - student.embeddings.weight.numel(),
-        "teacher_parameters": count_parameters(bert) + features.shape[1] + 1,
-    }
-
-
-def teacher_logits(teacher, features) -> torch.Tensor:
-    """A binary logistic regression's score z as two centred logits (-z/2, z/2): (N, 2)."""
-    z = torch.tensor(teacher.decision_function(features), dtype=torch.float32)  # (N,)
-    return torch.stack([-z / 2, z / 2], dim=1)
 
 
 # --- the results: shipped with the package ------------------------------------------------

@@ -12,7 +12,9 @@ import time
 import pytest
 import torch
 
+from bertguide.experiments import family_helpers as helpers
 from bertguide.experiments import family_runs as runs
+from bertguide.experiments import family_tang as tang
 from bertguide.experiments import restoring, store, weights
 from bertguide.tokenizer import WordPieceTokenizer
 from tests.experiments.test_restoring import TINY
@@ -43,7 +45,7 @@ def tiny_cache(tmp_path_factory):
         patch.setattr(restoring, "DEFAULT_SETTINGS", TEACHER)
         patch.setattr(restoring, "SHIPPED_SETTINGS", TEACHER)  # the registry reads it
         patch.setattr(weights, "has_shipped", lambda name: False)  # the stand-in teacher
-        patch.setattr(runs, "CORPORA", ("lee",))  # parsing Wikipedia takes seconds
+        patch.setattr(helpers, "CORPORA", ("lee",))  # parsing Wikipedia takes seconds
         yield root
 
 
@@ -80,8 +82,8 @@ def test_agreement_is_measured_against_the_restored_teacher(distilled, tok):
     student = runs.MaskedLMStudent(teacher)
     directory = store.cache_directory("family-distillation", DISTIL)
     student.load_state_dict(load_file(str(directory / "model.safetensors")))
-    heldout = runs.masked_batches(
-        runs.encode_all(runs.sentences("heldout", DISTIL.eval_sentences, 0), tok, 64), tok, 0
+    heldout = helpers.masked_batches(
+        helpers.encode_all(helpers.sentences("heldout", DISTIL.eval_sentences, 0), tok, 64), tok, 0
     )
     again = runs.agreement(student, teacher, heldout)
     assert again["top1_agreement"] == pytest.approx(report["after"]["top1_agreement"])
@@ -92,7 +94,9 @@ def test_agreement_is_measured_against_the_restored_teacher(distilled, tok):
 def test_a_student_with_all_the_teachers_layers_agrees_fully(distilled, tok):
     _, teacher = distilled
     twin = runs.MaskedLMStudent(teacher, layers=range(teacher.config.num_hidden_layers))
-    heldout = runs.masked_batches(runs.encode_all(["The cat sat on the mat."] * 4, tok, 64), tok, 0)
+    heldout = helpers.masked_batches(
+        helpers.encode_all(["The cat sat on the mat."] * 4, tok, 64), tok, 0
+    )
     result = runs.agreement(twin, teacher, heldout)
     assert result["top1_agreement"] == 1.0
     assert result["sentence_cosine"] == pytest.approx(1.0, abs=1e-5)
@@ -122,7 +126,7 @@ def test_best_time_sums_each_batchs_fastest_call():
         calls.append(seconds)
         time.sleep(seconds)
 
-    total = runs.best_time(sleep, [0.01, 0.02], repeats=3)
+    total = helpers.best_time(sleep, [0.01, 0.02], repeats=3)
     assert len(calls) == 1 + 2 * 3  # one warm-up call, then each batch three times
     assert 0.03 <= total < 0.06
 
@@ -159,10 +163,10 @@ def test_mask_copy_masks_only_ordinary_tokens(tok):
     import random
 
     ids = tok.encode("A dull, simplistic film.")
-    everything = runs.mask_copy(ids, tok, 1.0, random.Random(0))
+    everything = tang.mask_copy(ids, tok, 1.0, random.Random(0))
     assert everything[0] == tok.cls_token_id and everything[-1] == tok.sep_token_id
     assert set(everything[1:-1]) == {tok.mask_token_id}
-    assert runs.mask_copy(ids, tok, 0.0, random.Random(0)) == ids
+    assert tang.mask_copy(ids, tok, 0.0, random.Random(0)) == ids
 
 
 def test_teacher_logits_give_the_logistic_regressions_probabilities():
@@ -171,7 +175,7 @@ def test_teacher_logits_give_the_logistic_regressions_probabilities():
     x = torch.randn(40, 3, generator=torch.Generator().manual_seed(0)).numpy()
     y = (x[:, 0] > 0).astype(int)
     teacher = LogisticRegression().fit(x, y)
-    probabilities = runs.teacher_logits(teacher, x).softmax(-1)
+    probabilities = tang.teacher_logits(teacher, x).softmax(-1)
     expected = torch.tensor(teacher.predict_proba(x), dtype=torch.float32)
     assert torch.allclose(probabilities, expected, atol=1e-5)
 
@@ -184,12 +188,12 @@ def test_a_distilled_bilstm_learns_its_teachers_logits():
     small = BertModel(BertConfig(vocab_size=40, hidden_size=16, num_hidden_layers=1,
                                  num_attention_heads=2, intermediate_size=32))  # fmt: skip
     small.embeddings.word_embeddings.weight.data.normal_()  # word vectors of unit scale
-    settings = runs.TangSettings(hidden_size=8, mlp_size=8, distill_epochs=40, batch_size=4,
+    settings = tang.TangSettings(hidden_size=8, mlp_size=8, distill_epochs=40, batch_size=4,
                                  learning_rate=3e-2, seed=0)  # fmt: skip
     sign = torch.tensor([-1.0, 1.0])
     data = [{"input_ids": [1, 10 + i, 2], "target": sign * (2 * (i % 2) - 1)} for i in range(8)]
-    batch = runs._tang_collate(data)
-    student = runs.train_bilstm(data, small, settings, distilled=True, fold=0)
+    batch = tang.tang_collate(data)
+    student = tang.train_bilstm(data, small, settings, distilled=True, fold=0)
     with torch.no_grad():
         logits = student(batch["input_ids"], batch["attention_mask"])
     mse = float(torch.nn.functional.mse_loss(logits, batch["target"]))
