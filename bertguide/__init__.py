@@ -52,6 +52,7 @@ Fine-tuning and transfer learning        ``finetuning``, ``words_and_spans``,
                                          ``experiments.demo_tasks``,
                                          ``figures.finetuning``
 The BERT family                          ``family.albert``, ``family.roberta``,
+                                         ``family.bpe``,
                                          ``family.electra``, ``family.spanbert``,
                                          ``family.distillation`` (and the
                                          pieces they share, ``family.common``);

@@ -108,7 +108,7 @@ def test_each_entry_names_exactly_the_pages_that_cite_it(entry: str):
     if "Every chapter" not in entry:
         missing = linking - set(named)
         assert not missing, f"pages that link it but are not named: {sorted(missing)}"
-    history = (DOCS.parent / "bertguide" / "history.py").read_text(encoding="utf-8")
+    history = (DOCS.parent / "bertguide" / "figures" / "history.py").read_text(encoding="utf-8")
     for page, from_table in named.items():
         assert page in chapters, f"names a page that does not exist: {page}"
         if page in linking:

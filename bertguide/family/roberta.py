@@ -20,9 +20,12 @@ sentence pairs. (4) *Larger batches*: 8K sequences per step with a learning rate
 to match (``EQUAL_COMPUTE_BATCHES``, ``large_batch_config``: gradient accumulation gives
 a large batch on a small machine).
 
-Left out: the byte-level BPE vocabulary (50K tokens), the larger corpora and longer
-training, RoBERTa's position offset (its ids start after the padding index) and its
-absence of segment embeddings; the model here keeps BERT's.
+Elsewhere: RoBERTa's kind of vocabulary, a byte-level BPE, is ``bertguide.family.bpe``
+(learned from the offline corpus); the pipelines here keep BERT's WordPiece ids.
+
+Left out: RoBERTa's own 50K vocabulary, the larger corpora and longer training,
+RoBERTa's position offset (its ids start after the padding index) and its absence of
+segment embeddings; the model here keeps BERT's.
 """
 
 from __future__ import annotations

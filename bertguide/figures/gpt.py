@@ -20,7 +20,9 @@ the losses, the wall time, the learning curve and four continuations of one prom
 
 The site's figures: ``gpt-loss-curve`` (the learning curve), ``gpt-generations`` (the
 continuations), ``lm-parameter-growth`` (published parameter counts, log scale, from
-``bertguide.figures.history``) and ``lm-timeline`` (the four generations of language models).
+``bertguide.figures.history``), ``lm-timeline`` (the four generations of language models)
+and ``llm-extensions`` (a diagram: instruction tuning, RLHF, adapters and LoRA, and
+retrieval around a pre-trained model, with what each trains and needs; ``EXTENSIONS``).
 The figure build prints the training's wall time on stderr.
 
 Dimension legend: B = windows per batch, T = bytes per window (n_positions), V = 256.
@@ -269,6 +271,106 @@ def plot_timeline(records=LANGUAGE_MODELS):
     return fig
 
 
+# --- how a pre-trained model is extended ----------------------------------------------
+
+# (name, papers, what training changes, what it needs): the four ways the chapter's
+# section "Extending a pre-trained model" describes, each line as it is drawn
+EXTENSIONS = (
+    ("Instruction tuning", "FLAN, T0",
+     ["all the weights"],
+     ["many tasks, each written", "as an instruction with", "its answer"]),
+    ("RLHF", "InstructGPT",
+     ["all the weights, then a", "reward model, then the", "weights again by PPO"],
+     ["answers people wrote,", "their rankings of answers"]),
+    ("Adapters, LoRA", "Houlsby et al., Hu et al.",
+     ["a few small new matrices;", "the pre-trained weights", "stay frozen"],
+     ["one task's labelled", "examples"]),
+    ("Retrieval (RAG)", "Lewis et al.",
+     ["the query encoder and the", "generator; the index of", "documents stays fixed"],
+     ["question-answer pairs,", "documents to search"]),
+)  # fmt: skip
+EXTENSION_COLOURS = ("#1e63c4", "#c62828", "#2e7d32", "#8d6e63")
+EXTENSION_FILLS = ("#e3f2fd", "#fdecea", "#e8f5e9", "#efebe9")
+PRETRAINED = ("Pre-trained model", ["weights learned by predicting", "tokens of raw text"])
+
+
+LINE_IN = 0.155  # one line of text in the boxes, in inches
+
+
+def _extension_lines(extension) -> list[tuple[str, str, float]]:
+    """A box's lines, top to bottom, as (text, weight, size)."""
+    name, papers, trains, needs = extension
+    lines = [(name, "bold", 8.4), (papers, "normal", SMALL_PT)]
+    lines += [("trains:", "bold", SMALL_PT)] + [(t, "normal", SMALL_PT) for t in trains]
+    lines += [("needs:", "bold", SMALL_PT)] + [(t, "normal", SMALL_PT) for t in needs]
+    return lines
+
+
+def _box_height(extension) -> float:
+    return 0.1 + LINE_IN * len(_extension_lines(extension)) + 0.08 * 2 + 0.04
+
+
+def _rounded_box(ax, x, y, width, height, edge, fill, linewidth=1.2):
+    from matplotlib.patches import FancyBboxPatch
+
+    ax.add_patch(
+        FancyBboxPatch(
+            (x, y), width, height, boxstyle="round,pad=0,rounding_size=0.06",
+            facecolor=fill, edgecolor=edge, linewidth=linewidth,
+        )
+    )  # fmt: skip
+
+
+def plot_extensions(extensions=EXTENSIONS, pretrained=PRETRAINED):
+    """A pre-trained model in the middle and the ways it is extended around it: two
+    above, two below, each box saying what training changes and what data it needs.
+    Drawn 3.7 inches wide, so a phone's column shows it whole with 10 px text."""
+    if len(extensions) != 4:
+        raise ValueError(f"extensions must hold four ways, got {len(extensions)}")
+    width, gap, box = 3.7, 0.1, 1.8
+    rows = [
+        max(_box_height(e) for e in extensions[:2]),
+        max(_box_height(e) for e in extensions[2:]),
+    ]
+    top, middle_h, arrow = 0.05, 0.62, 0.3
+    middle_y = top + rows[0] + arrow
+    bottom_y = middle_y + middle_h + arrow
+    height = bottom_y + rows[1] + 0.05
+    fig, axes = new_figure(width, height)
+    ax = axes[0, 0]
+    ax.set_axis_off()
+    ax.set_xlim(0, width)
+    ax.set_ylim(height, 0)  # inches from the top
+
+    name, lines = pretrained
+    _rounded_box(ax, 0.45, middle_y, width - 0.9, middle_h, INK, "#eceff1", linewidth=1.4)
+    ax.text(width / 2, middle_y + 0.09, name, ha="center", va="top", fontsize=9,
+            fontweight="bold", color=INK)  # fmt: skip
+    for i, text in enumerate(lines):
+        ax.text(width / 2, middle_y + 0.3 + 0.15 * i, text, ha="center", va="top",
+                fontsize=SMALL_PT, color=INK)  # fmt: skip
+
+    for i, extension in enumerate(extensions):
+        above = i < 2
+        x = gap / 2 if i % 2 == 0 else width - gap / 2 - box
+        y, h = (top, rows[0]) if above else (bottom_y, rows[1])
+        colour = EXTENSION_COLOURS[i]
+        _rounded_box(ax, x, y, box, h, colour, EXTENSION_FILLS[i])
+        ty = y + 0.1
+        for text, weight, size in _extension_lines(extension):
+            if text in ("trains:", "needs:"):
+                ty += 0.08  # a gap before each field
+            ax.text(x + 0.08, ty, text, ha="left", va="top", fontsize=size,
+                    fontweight=weight, color=INK)  # fmt: skip
+            ty += LINE_IN
+        start = (x + box / 2, middle_y if above else middle_y + middle_h)
+        end = (x + box / 2, y + h if above else y)
+        ax.annotate("", end, start, arrowprops=dict(arrowstyle="-|>", color=colour,
+                    linewidth=1.3, shrinkA=0, shrinkB=1))  # fmt: skip
+    fig.subplots_adjust(left=0, right=1, top=1, bottom=0)
+    return fig
+
+
 # --- the site's figures ----------------------------------------------------------------
 
 FIGURE_DEPENDS = (*DEPENDS, "bertguide.figures.history")
@@ -303,3 +405,8 @@ def _fig_parameter_growth():
 @figure("lm-timeline", depends=("bertguide.figures.history",))
 def _fig_timeline():
     return plot_timeline(LANGUAGE_MODELS)
+
+
+@figure("llm-extensions")
+def _fig_extensions():
+    return plot_extensions(EXTENSIONS)
