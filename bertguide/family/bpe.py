@@ -41,7 +41,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from itertools import pairwise
 
-from bertguide.family.common import check_int
+from bertguide.checks import check_int
 
 
 def _byte_symbols() -> tuple[str, ...]:

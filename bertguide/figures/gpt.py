@@ -276,19 +276,31 @@ def plot_timeline(records=LANGUAGE_MODELS):
 # (name, papers, what training changes, what it needs): the four ways the chapter's
 # section "Extending a pre-trained model" describes, each line as it is drawn
 EXTENSIONS = (
-    ("Instruction tuning", "FLAN, T0",
-     ["all the weights"],
-     ["many tasks, each written", "as an instruction with", "its answer"]),
-    ("RLHF", "InstructGPT",
-     ["all the weights, then a", "reward model, then the", "weights again by PPO"],
-     ["answers people wrote,", "their rankings of answers"]),
-    ("Adapters, LoRA", "Houlsby et al., Hu et al.",
-     ["a few small new matrices;", "the pre-trained weights", "stay frozen"],
-     ["one task's labelled", "examples"]),
-    ("Retrieval (RAG)", "Lewis et al.",
-     ["the query encoder and the", "generator; the index of", "documents stays fixed"],
-     ["question-answer pairs,", "documents to search"]),
-)  # fmt: skip
+    (
+        "Instruction tuning",
+        "FLAN, T0",
+        ["all the weights"],
+        ["many tasks, each written", "as an instruction with", "its answer"],
+    ),
+    (
+        "RLHF",
+        "InstructGPT",
+        ["all the weights, then a", "reward model, then the", "weights again by PPO"],
+        ["answers people wrote,", "their rankings of answers"],
+    ),
+    (
+        "Adapters, LoRA",
+        "Houlsby et al., Hu et al.",
+        ["a few small new matrices;", "the pre-trained weights", "stay frozen"],
+        ["one task's labelled", "examples"],
+    ),
+    (
+        "Retrieval (RAG)",
+        "Lewis et al.",
+        ["the query encoder and the", "generator; the index of", "documents stays fixed"],
+        ["question-answer pairs,", "documents to search"],
+    ),
+)
 EXTENSION_COLOURS = ("#1e63c4", "#c62828", "#2e7d32", "#8d6e63")
 EXTENSION_FILLS = ("#e3f2fd", "#fdecea", "#e8f5e9", "#efebe9")
 PRETRAINED = ("Pre-trained model", ["weights learned by predicting", "tokens of raw text"])
@@ -315,10 +327,15 @@ def _rounded_box(ax, x, y, width, height, edge, fill, linewidth=1.2):
 
     ax.add_patch(
         FancyBboxPatch(
-            (x, y), width, height, boxstyle="round,pad=0,rounding_size=0.06",
-            facecolor=fill, edgecolor=edge, linewidth=linewidth,
+            (x, y),
+            width,
+            height,
+            boxstyle="round,pad=0,rounding_size=0.06",
+            facecolor=fill,
+            edgecolor=edge,
+            linewidth=linewidth,
         )
-    )  # fmt: skip
+    )
 
 
 def plot_extensions(extensions=EXTENSIONS, pretrained=PRETRAINED):
@@ -344,11 +361,26 @@ def plot_extensions(extensions=EXTENSIONS, pretrained=PRETRAINED):
 
     name, lines = pretrained
     _rounded_box(ax, 0.45, middle_y, width - 0.9, middle_h, INK, "#eceff1", linewidth=1.4)
-    ax.text(width / 2, middle_y + 0.09, name, ha="center", va="top", fontsize=9,
-            fontweight="bold", color=INK)  # fmt: skip
+    ax.text(
+        width / 2,
+        middle_y + 0.09,
+        name,
+        ha="center",
+        va="top",
+        fontsize=9,
+        fontweight="bold",
+        color=INK,
+    )
     for i, text in enumerate(lines):
-        ax.text(width / 2, middle_y + 0.3 + 0.15 * i, text, ha="center", va="top",
-                fontsize=SMALL_PT, color=INK)  # fmt: skip
+        ax.text(
+            width / 2,
+            middle_y + 0.3 + 0.15 * i,
+            text,
+            ha="center",
+            va="top",
+            fontsize=SMALL_PT,
+            color=INK,
+        )
 
     for i, extension in enumerate(extensions):
         above = i < 2
@@ -360,13 +392,18 @@ def plot_extensions(extensions=EXTENSIONS, pretrained=PRETRAINED):
         for text, weight, size in _extension_lines(extension):
             if text in ("trains:", "needs:"):
                 ty += 0.08  # a gap before each field
-            ax.text(x + 0.08, ty, text, ha="left", va="top", fontsize=size,
-                    fontweight=weight, color=INK)  # fmt: skip
+            ax.text(
+                x + 0.08, ty, text, ha="left", va="top", fontsize=size, fontweight=weight, color=INK
+            )
             ty += LINE_IN
         start = (x + box / 2, middle_y if above else middle_y + middle_h)
         end = (x + box / 2, y + h if above else y)
-        ax.annotate("", end, start, arrowprops=dict(arrowstyle="-|>", color=colour,
-                    linewidth=1.3, shrinkA=0, shrinkB=1))  # fmt: skip
+        ax.annotate(
+            "",
+            end,
+            start,
+            arrowprops=dict(arrowstyle="-|>", color=colour, linewidth=1.3, shrinkA=0, shrinkB=1),
+        )
     fig.subplots_adjust(left=0, right=1, top=1, bottom=0)
     return fig
 
