@@ -16,7 +16,9 @@ dry run: which shipped results are current, which are stale and why, without tra
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
+import io
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -37,7 +39,11 @@ def status(run: Run) -> tuple[str, list[str]]:
         return "missing", ["no shipped result"]
     if not store.is_current(record, run):
         return "stale", ["its version, settings or the runs it needs changed"]
-    differences = fp.compare(record["fingerprint"], fp.fingerprint(run))
+    # the probe runs a few steps of the run's own code, which may print as it goes
+    # (progress bars, per-model lines): a status line is all the caller asked for
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        found = fp.fingerprint(run)
+    differences = fp.compare(record["fingerprint"], found)
     if differences:
         return "stale", differences
     return "current", []
