@@ -22,8 +22,8 @@ Tokenization                             ``basic_tokenizer``, ``tokenizer``,
 Embeddings                               ``embeddings``, ``analysis.embeddings``,
                                          ``figures.embeddings``
 Self-attention and multi-head attention  ``attention``, ``figures.attention``
-The encoder stack and model sizes        ``config``, ``model``, ``analysis.encoder``,
-                                         ``figures.encoder``
+The encoder stack and model sizes        ``config``, ``model``, ``initialization``,
+                                         ``analysis.encoder``, ``figures.encoder``
 Contextual vs static embeddings          ``analysis.contextual``, ``figures.contextual``
 Visualising attention                    ``analysis.attention_maps``,
                                          ``analysis.patterns``,

@@ -42,6 +42,7 @@ from torch import nn
 from bertguide.attention import BertAttention, DenseResidualNorm
 from bertguide.config import BertConfig
 from bertguide.embeddings import BertEmbeddings
+from bertguide.initialization import init_bert_weights
 from bertguide.pretrained import load_state_dict, resolve
 
 logger = logging.getLogger(__name__)
@@ -187,7 +188,7 @@ class BertModelOutput:
     """
 
     last_hidden_state: torch.Tensor  # (B, T, C): one contextual vector per token
-    pooler_output: torch.Tensor  # (B, C): tanh(dense([CLS] vector))
+    pooler_output: torch.Tensor | None  # (B, C): tanh(dense([CLS] vector)); None: no pooler
     hidden_states: tuple[torch.Tensor, ...] | None = None  # L + 1 of (B, T, C); [0] = embeddings
     attentions: tuple[torch.Tensor, ...] | None = None  # L of (B, N, T, T); rows sum to 1
 
@@ -231,6 +232,13 @@ class BertModel(nn.Module):
     (B, C), and with ``output_hidden_states`` / ``output_attentions`` L + 1 tensors
     (B, T, C) / L tensors (B, N, T, T).
 
+    ``add_pooling_layer=False`` leaves the pooler out (``pooler_output`` is then None),
+    as transformers does for the heads that read every token. The BERT family's
+    variants reuse this class with parts of their own: ``embeddings`` (DistilBERT's
+    have no segment table, ALBERT's are E wide) and ``encoder`` (ALBERT's shares its
+    layers); None builds BERT's. New weights follow BERT's initialisation
+    (``bertguide.initialization``); ``from_pretrained`` replaces them.
+
     >>> from bertguide.tokenizer import WordPieceTokenizer
     >>> tokenizer = WordPieceTokenizer.from_pretrained()
     >>> model = BertModel.from_pretrained()  # the embedded all-MiniLM-L6-v2
@@ -242,31 +250,37 @@ class BertModel(nn.Module):
     (6, (2, 12, 6, 6))
     """
 
-    def __init__(self, config: BertConfig) -> None:
+    def __init__(
+        self,
+        config: BertConfig,
+        add_pooling_layer: bool = True,
+        *,
+        embeddings: nn.Module | None = None,
+        encoder: BertEncoder | None = None,
+    ) -> None:
         super().__init__()
         if not isinstance(config, BertConfig):
             raise TypeError(f"config must be a BertConfig, not {type(config).__name__}")
+        if not isinstance(add_pooling_layer, bool):
+            kind = type(add_pooling_layer).__name__
+            raise TypeError(f"add_pooling_layer must be a bool, not {kind}")
         self.config = config
-        self.embeddings = BertEmbeddings(config)
-        self.encoder = BertEncoder(config)
-        self.pooler = BertPooler(config)
-        self.apply(self._init_weights)
+        self.embeddings = BertEmbeddings(config) if embeddings is None else embeddings
+        self.encoder = BertEncoder(config) if encoder is None else encoder
+        self.pooler = BertPooler(config) if add_pooling_layer else None
+        init_bert_weights(self, config.initializer_range)
 
-    def _init_weights(self, module: nn.Module) -> None:
-        """BERT's initialisation, for training from scratch; loading overwrites it."""
-        std = self.config.initializer_range
-        if isinstance(module, nn.Linear):
-            nn.init.normal_(module.weight, mean=0.0, std=std)
-            if module.bias is not None:
-                nn.init.zeros_(module.bias)
-        elif isinstance(module, nn.Embedding):
-            nn.init.normal_(module.weight, mean=0.0, std=std)
-            if module.padding_idx is not None:
-                with torch.no_grad():
-                    module.weight[module.padding_idx].zero_()
-        elif isinstance(module, nn.LayerNorm):
-            nn.init.ones_(module.weight)
-            nn.init.zeros_(module.bias)
+    def embed(
+        self,
+        input_ids: torch.Tensor,
+        token_type_ids: torch.Tensor | None = None,
+        position_ids: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """input_ids (B, T) -> the first layer's input (B, T, C); checks the ids.
+
+        BERT's is its embeddings' output; ALBERT and ELECTRA project it from E to C.
+        """
+        return self.embeddings(input_ids, token_type_ids, position_ids)
 
     def forward(
         self,
@@ -284,14 +298,14 @@ class BertModel(nn.Module):
         ):
             if not isinstance(flag, bool):
                 raise TypeError(f"{name} must be a bool, not {type(flag).__name__}")
-        x = self.embeddings(input_ids, token_type_ids, position_ids)  # (B, T, C); checks ids
+        x = self.embed(input_ids, token_type_ids, position_ids)  # (B, T, C); checks ids
         mask = _padding_mask(attention_mask, input_ids, values=not self.training)  # (B,1,1,T)
         x, hidden_states, attentions = self.encoder(
             x, mask, output_attentions, output_hidden_states
         )
         return BertModelOutput(
             last_hidden_state=x,
-            pooler_output=self.pooler(x),  # (B, C)
+            pooler_output=None if self.pooler is None else self.pooler(x),  # (B, C)
             hidden_states=hidden_states,
             attentions=attentions,
         )

@@ -46,15 +46,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from bertguide.config import BertConfig
-from bertguide.family.common import (
-    BertEncoderModel,
-    EncoderOutput,
-    MaskedLMHead,
-    check_float,
-    check_int,
-)
+from bertguide.family.common import BertEncoderModel, MaskedLMHead, check_float, check_int
+from bertguide.initialization import init_bert_weights
 from bertguide.masking import IGNORE_INDEX, PreTrainingCollator, _check_documents, truncate_pair
-from bertguide.model import BertEncoder, BertPooler
+from bertguide.model import BertEncoder
 from bertguide.tokenizer import WordPieceTokenizer
 
 SHARING = ("all", "attention", "ffn", "none")  # what the L layers share
@@ -121,37 +116,21 @@ def shared_encoder(config: AlbertConfig) -> BertEncoder:
 
 
 class AlbertModel(BertEncoderModel):
-    """ALBERT's encoder: E-wide embeddings -> Linear(E, C) -> shared layers -> pooler."""
+    """ALBERT's encoder: E-wide embeddings -> Linear(E, C) -> shared layers -> pooler.
+
+    input_ids (B, T) -> ``BertModelOutput`` with ``pooler_output`` (B, C), the
+    tanh-pooled [CLS] vector as BERT's.
+    """
 
     def __init__(self, config: AlbertConfig) -> None:
         if not isinstance(config, AlbertConfig):
             raise TypeError(f"config must be an AlbertConfig, not {type(config).__name__}")
         super().__init__(
-            config, embedding_size=config.embedding_size, encoder=shared_encoder(config)
+            config,
+            embedding_size=config.embedding_size,
+            encoder=shared_encoder(config),
+            add_pooling_layer=True,
         )
-        self.pooler = BertPooler(config)  # tanh(dense([CLS])), as BERT's
-        self.pooler.apply(self._init_weights)
-
-    def forward(
-        self,
-        input_ids: torch.Tensor,
-        attention_mask: torch.Tensor | None = None,
-        token_type_ids: torch.Tensor | None = None,
-        position_ids: torch.Tensor | None = None,
-        output_attentions: bool = False,
-        output_hidden_states: bool = False,
-    ) -> EncoderOutput:
-        """input_ids (B, T) -> EncoderOutput with ``pooler_output`` (B, C)."""
-        out = super().forward(
-            input_ids,
-            attention_mask,
-            token_type_ids,
-            position_ids,
-            output_attentions,
-            output_hidden_states,
-        )
-        out.pooler_output = self.pooler(out.last_hidden_state)  # (B, C)
-        return out
 
 
 # --- parameters ------------------------------------------------------------------
@@ -385,7 +364,7 @@ class AlbertForPreTraining(nn.Module):
         )
         self.predictions.init_weights(config.initializer_range)
         self.sop_classifier = nn.Linear(config.hidden_size, 2)  # on the pooled [CLS]
-        self.albert._init_weights(self.sop_classifier)
+        init_bert_weights(self.sop_classifier, config.initializer_range)
 
     def forward(
         self,

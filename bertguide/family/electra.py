@@ -42,6 +42,7 @@ from bertguide.family.common import (
     check_generator,
     check_int,
 )
+from bertguide.initialization import init_bert_weights
 from bertguide.masking import IGNORE_INDEX
 
 DISCRIMINATOR_WEIGHT = 50.0  # lambda of the combined loss (Clark et al., section 3)
@@ -116,7 +117,7 @@ class ElectraForPreTraining(nn.Module):
         self.config = config
         self.electra = ElectraModel(config, embedding_size)
         self.discriminator_predictions = ElectraDiscriminatorPredictions(config)
-        self.discriminator_predictions.apply(self.electra._init_weights)
+        init_bert_weights(self.discriminator_predictions, config.initializer_range)
 
     def forward(
         self,
