@@ -14,7 +14,8 @@ Where each chapter lives:
 chapter                                  modules
 =======================================  ===========================================
 Language models and BERT                 ``figures.language_models``
-where the weights come from              ``pretrained``
+where the weights come from              ``pretrained``; read and written by
+                                         ``checkpoint`` (every model class)
 the offline corpora (every chapter)      ``corpus``
 Tokenization                             ``basic_tokenizer``, ``tokenizer``,
                                          ``offsets``, ``wordpiece_training``,

@@ -23,7 +23,6 @@ Left out: multi-label classification, multiple choice, ``inputs_embeds``, tuples
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from dataclasses import dataclass
@@ -31,17 +30,16 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import save_file
 from torch import nn
 
+from bertguide.checkpoint import Checkpoint, load_pretrained, read_checkpoint, write_checkpoint
 from bertguide.config import BertConfig
-from bertguide.model import BertModel, convert_hf_state_dict, hf_to_bertguide_key
-from bertguide.pretrained import load_state_dict, read_config, resolve
+from bertguide.initialization import init_bert_weights, materialize
+from bertguide.model import BertModel
 
 logger = logging.getLogger(__name__)
 
 IGNORE_INDEX = -100  # label of tokens that do not enter the token-classification loss
-POOLER_KEYS = ("pooler.dense.weight", "pooler.dense.bias")
 
 
 @dataclass
@@ -95,7 +93,7 @@ class BertTaskModel(nn.Module):
         p = config.hidden_dropout_prob if classifier_dropout is None else classifier_dropout
         self.dropout = nn.Dropout(p)
         setattr(self, self.head_name, nn.Linear(config.hidden_size, self.head_outputs()))
-        self.init_head()
+        init_bert_weights(self.head, config.initializer_range)
         self.head_loaded = False  # True when from_pretrained read the head
 
     def head_outputs(self) -> int:
@@ -106,12 +104,10 @@ class BertTaskModel(nn.Module):
         return getattr(self, self.head_name)
 
     def init_head(self, generator: torch.Generator | None = None) -> None:
-        """BERT's initialisation of the head: weight ~ N(0, initializer_range), bias 0."""
-        head = self.head
-        std = self.config.initializer_range
-        shape = (head.out_features, head.in_features)
-        head.weight = nn.Parameter(torch.empty(shape).normal_(0.0, std, generator=generator))
-        head.bias = nn.Parameter(torch.zeros(head.out_features))
+        """BERT's initialisation of the head: weight ~ N(0, initializer_range), bias 0
+        (given memory first when the model was built on the meta device)."""
+        materialize(self.head)
+        init_bert_weights(self.head, self.config.initializer_range, generator)
 
     def encode(self, input_ids, attention_mask, token_type_ids, position_ids, attn, hidden):
         return self.bert(
@@ -140,9 +136,9 @@ class BertTaskModel(nn.Module):
         another task's head or of the pre-training heads is fine: those tensors are
         skipped). The head is loaded when the checkpoint has this model's head and is
         initialised otherwise (drawn from ``torch.Generator().manual_seed(seed)``),
-        with a warning; ``model.head_loaded`` says which. ``num_labels`` defaults to the
-        loaded head's size, then to config.json's ``id2label``, then to 2. Returns the
-        model in eval mode, weights in float32.
+        with a warning, and so is a missing pooler; ``model.head_loaded`` says which.
+        ``num_labels`` defaults to the loaded head's size, then to config.json's
+        ``id2label``, then to 2. Returns the model in eval mode, weights in float32.
 
         >>> model = BertForSequenceClassification.from_pretrained(num_labels=3)
         >>> model.head_loaded, model.classifier.weight.shape
@@ -150,69 +146,26 @@ class BertTaskModel(nn.Module):
         """
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise TypeError(f"seed must be an int, not {type(seed).__name__}")
-        directory = resolve(name_or_path)
-        raw = read_config(directory)
-        config = BertConfig.from_pretrained(directory)
-        state = load_state_dict(directory)
-        prefix = cls.head_name + "."
-        head = {k.removeprefix(prefix): v.float() for k, v in state.items() if k.startswith(prefix)}
-        if head and set(head) != {"weight", "bias"}:
-            raise ValueError(f"{directory}: the head {cls.head_name} has keys {sorted(head)}")
-        encoder = {k: v for k, v in state.items() if not k.startswith(prefix)}
-        has_pooler = {hf_to_bertguide_key(k) for k in encoder} >= set(POOLER_KEYS)
-        if not has_pooler:  # placeholders, so that the encoder converts; dropped or drawn
-            C = config.hidden_size
-            encoder.update(zip(POOLER_KEYS, (torch.zeros(C, C), torch.zeros(C)), strict=True))
-        encoder, _ = convert_hf_state_dict(encoder, config)
-
-        if id2label is None and isinstance(raw.get("id2label"), dict):
-            id2label = {int(k): str(v) for k, v in raw["id2label"].items()}
-        if head:
-            loaded = head["weight"].shape[0]
-            if num_labels is not None and num_labels != loaded:
-                raise ValueError(
-                    f"{directory} has a {cls.head_name} head for {loaded} labels, but "
-                    f"num_labels={num_labels} was asked for: leave num_labels out, or "
-                    f"start from a checkpoint without that head"
-                )
-            num_labels = loaded
-        elif num_labels is None and cls is BertForQuestionAnswering:
-            num_labels = 2  # start and end, whatever labels config.json names
-        elif num_labels is None:
-            num_labels = len(id2label) if id2label else 2
-        if id2label is not None and len(id2label) != num_labels:
-            id2label = None  # the config's label names are for another head: default names
-        with torch.device("meta"):  # no memory and no random init: the checkpoint fills it
-            model = cls(config, num_labels, raw.get("classifier_dropout"), id2label)
-        if not model.uses_pooler:
-            encoder = {k: v for k, v in encoder.items() if k not in POOLER_KEYS}
-        model.bert.load_state_dict(encoder, strict=True, assign=True)
-        generator = torch.Generator().manual_seed(seed)
-        model.init_head(generator)
-        if model.uses_pooler and not has_pooler:
-            with torch.no_grad():
-                model.bert.pooler.dense.weight.normal_(
-                    0.0, config.initializer_range, generator=generator
-                )
-        if head:
-            model.head.load_state_dict(head, strict=True)
-            model.head_loaded = True
-        else:
-            fresh = cls.head_name + (" and pooler" if model.uses_pooler and not has_pooler else "")
+        checkpoint = read_checkpoint(name_or_path)
+        num_labels, id2label = _labels(cls, checkpoint, num_labels, id2label)
+        dropout = checkpoint.settings.get("classifier_dropout")
+        model, report = load_pretrained(
+            lambda: cls(checkpoint.config, num_labels, dropout, id2label),
+            checkpoint,
+            prefix="bert.",
+            optional=(cls.head_name, "bert.pooler"),
+            seed=seed,
+        )
+        model.head_loaded = cls.head_name not in report.fresh
+        if report.fresh:
             logger.warning(
-                "%s has no %s head: %s initialised (seed %d); fine-tune before use",
-                directory,
+                "%s has no %s for %s: initialised (seed %d); fine-tune before use",
+                checkpoint.directory,
+                ", ".join(part.rsplit(".", 1)[-1] for part in report.fresh),
                 cls.__name__,
-                fresh,
                 seed,
             )
-        return model.eval()
-
-    def hf_state_dict(self) -> dict[str, torch.Tensor]:
-        """The tensors under transformers' key names: ``bert.*`` and the head's."""
-        tensors = {f"bert.{k}": v for k, v in self.bert.state_dict().items()}
-        tensors.update({f"{self.head_name}.{k}": v for k, v in self.head.state_dict().items()})
-        return {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+        return model
 
     def save_pretrained(self, directory: str | os.PathLike) -> Path:
         """Write config.json and model.safetensors (Hugging Face format); return the dir.
@@ -220,18 +173,37 @@ class BertTaskModel(nn.Module):
         ``transformers.<ClassName>.from_pretrained(directory)`` reads it with no missing
         or unexpected keys; the label names go into config.json's ``id2label``.
         """
-        path = Path(directory)
-        path.mkdir(parents=True, exist_ok=True)
-        config = {
+        settings = {
             **self.config.to_hf_dict(),
             "architectures": [type(self).__name__],
             "classifier_dropout": self.classifier_dropout,
             "id2label": {str(i): name for i, name in self.id2label.items()},
             "label2id": {name: i for i, name in self.id2label.items()},
         }
-        (path / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-        save_file(self.hf_state_dict(), str(path / "model.safetensors"), metadata={"format": "pt"})
-        return path
+        return write_checkpoint(self, directory, settings)
+
+
+def _labels(cls, checkpoint: Checkpoint, num_labels, id2label) -> tuple[int, dict | None]:
+    """``num_labels`` and ``id2label`` for ``cls.from_pretrained``: the stored head's
+    size first, then config.json's label names, then 2 (start and end for spans)."""
+    stored = checkpoint.tensors.get(f"{cls.head_name}.weight")
+    if id2label is None and isinstance(checkpoint.settings.get("id2label"), dict):
+        id2label = {int(k): str(v) for k, v in checkpoint.settings["id2label"].items()}
+    if stored is not None:
+        if num_labels is not None and num_labels != stored.shape[0]:
+            raise ValueError(
+                f"{checkpoint.directory} has a {cls.head_name} head for {stored.shape[0]} "
+                f"labels, but num_labels={num_labels} was asked for: leave num_labels out, "
+                f"or start from a checkpoint without that head"
+            )
+        num_labels = stored.shape[0]
+    elif num_labels is None and cls is BertForQuestionAnswering:
+        num_labels = 2  # start and end, whatever labels config.json names
+    elif num_labels is None:
+        num_labels = len(id2label) if id2label else 2
+    if id2label is not None and len(id2label) != num_labels:
+        id2label = None  # the config's label names are for another head: default names
+    return num_labels, id2label
 
 
 def _label_map(id2label, num_labels: int) -> dict[int, str]:

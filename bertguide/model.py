@@ -11,8 +11,8 @@ One encoder layer (post-LayerNorm, as in the original BERT):
 ``BertModel`` = ``BertEmbeddings`` -> L layers -> ``BertPooler`` (tanh of a dense layer on
 the [CLS] vector). Class and attribute names are those of ``transformers``, so a
 Hugging Face checkpoint's keys name our parameters; ``from_pretrained`` still maps them
-explicitly (``convert_hf_state_dict``) so that every difference is visible and every
-mismatch fails with the key's name.
+explicitly (``bertguide.checkpoint``, shared by every model class) so that every
+difference is visible and every mismatch fails with the key's name.
 
 Input conventions: ``input_ids`` must be a 2-D LongTensor (B, T), even for a single
 sequence (``ids.unsqueeze(0)``); a 1-D tensor is refused rather than guessed at.
@@ -29,23 +29,19 @@ and ``inputs_embeds``.
 
 from __future__ import annotations
 
-import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import save_file
 from torch import nn
 
 from bertguide.attention import BertAttention, DenseResidualNorm
+from bertguide.checkpoint import load_pretrained, read_checkpoint, write_checkpoint
 from bertguide.config import BertConfig
 from bertguide.embeddings import BertEmbeddings
 from bertguide.initialization import init_bert_weights
-from bertguide.pretrained import load_state_dict, resolve
-
-logger = logging.getLogger(__name__)
 
 
 class BertIntermediate(nn.Module):
@@ -316,99 +312,17 @@ class BertModel(nn.Module):
     def from_pretrained(cls, name_or_path: str | os.PathLike | None = None) -> BertModel:
         """Load a Hugging Face-format BERT directory (None = the embedded default).
 
-        Returns the model in eval mode, weights in float32.
+        Every tensor of the encoder and the pooler must be there; heads and buffers the
+        file also holds are skipped (``bertguide.checkpoint``). Returns the model in
+        eval mode, weights in float32.
         """
-        directory = resolve(name_or_path)
-        config = BertConfig.from_pretrained(directory)
-        weights, ignored = convert_hf_state_dict(load_state_dict(directory), config)
-        if ignored:
-            logger.info("%s: ignored %d head/buffer tensors: %s", directory, len(ignored), ignored)
-        with torch.device("meta"):  # no memory and no random init: the checkpoint fills it
-            model = cls(config)
-        model.load_state_dict(weights, strict=True, assign=True)
-        return model.eval()
+        checkpoint = read_checkpoint(name_or_path)
+        model, _ = load_pretrained(lambda: cls(checkpoint.config), checkpoint)
+        return model
 
     def save_pretrained(self, directory: str | os.PathLike) -> Path:
         """Write config.json and model.safetensors (Hugging Face format); return the dir."""
-        path = Path(directory)
-        self.config.save_pretrained(path)
-        tensors = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
-        save_file(tensors, str(path / "model.safetensors"), metadata={"format": "pt"})
-        return path
-
-
-# --- checkpoint keys -----------------------------------------------------------
-
-# Tensors a BERT checkpoint may carry that are not part of BertModel, skipped on load:
-IGNORED_PREFIXES = (
-    "cls.",  # pre-training heads (masked-LM and next-sentence); see pretraining.py
-    "classifier.",  # fine-tuning heads; see finetuning.py
-    "qa_outputs.",
-)
-IGNORED_KEYS = (
-    "embeddings.position_ids",  # a stored arange(512); we build it on the fly
-    "embeddings.token_type_ids",  # a stored zeros buffer; likewise
-)
-
-
-def hf_to_bertguide_key(key: str) -> str:
-    """One Hugging Face key -> our key: drop ``bert.``, rename old LayerNorm gamma/beta."""
-    if key.startswith("bert."):  # checkpoints of BertFor... classes nest the encoder
-        key = key.removeprefix("bert.")
-    if key.endswith("LayerNorm.gamma"):  # TensorFlow-era names
-        key = key.removesuffix("gamma") + "weight"
-    elif key.endswith("LayerNorm.beta"):
-        key = key.removesuffix("beta") + "bias"
-    return key
-
-
-def _listed(keys) -> str:
-    keys = sorted(keys)
-    shown = ", ".join(keys[:8])
-    return shown + (f", ... ({len(keys)} in all)" if len(keys) > 8 else "")
-
-
-def convert_hf_state_dict(
-    state_dict: dict[str, torch.Tensor], config: BertConfig
-) -> tuple[dict[str, torch.Tensor], list[str]]:
-    """Map a Hugging Face BERT state dict onto ``BertModel(config)``'s keys.
-
-    Returns (our state dict in float32, the ignored keys). Raises ValueError naming
-    every missing, unexpected or mis-shaped key.
-    """
-    if not isinstance(state_dict, dict):
-        raise TypeError(f"state_dict must be a dict, not {type(state_dict).__name__}")
-    with torch.device("meta"):
-        expected = {k: v.shape for k, v in BertModel(config).state_dict().items()}
-
-    converted: dict[str, torch.Tensor] = {}
-    ignored: list[str] = []
-    for hf_key, tensor in state_dict.items():
-        key = hf_to_bertguide_key(hf_key)
-        if key.startswith(IGNORED_PREFIXES) or key in IGNORED_KEYS:
-            ignored.append(hf_key)
-            continue
-        if key in converted:
-            raise ValueError(f"checkpoint has two tensors for {key!r} (with and without 'bert.')")
-        converted[key] = tensor.float() if tensor.is_floating_point() else tensor
-
-    missing = expected.keys() - converted.keys()
-    unexpected = converted.keys() - expected.keys()
-    misshaped = [
-        f"{k} {list(converted[k].shape)} (expected {list(expected[k])})"
-        for k in sorted(expected.keys() & converted.keys())
-        if converted[k].shape != expected[k]
-    ]
-    problems = []
-    if missing:
-        problems.append(f"missing keys: {_listed(missing)}")
-    if unexpected:
-        problems.append(f"unexpected keys: {_listed(unexpected)}")
-    if misshaped:
-        problems.append(f"mis-shaped tensors: {_listed(misshaped)}")
-    if problems:
-        raise ValueError("checkpoint does not fit BertModel(config): " + "; ".join(problems))
-    return converted, ignored
+        return write_checkpoint(self, directory, self.config.to_hf_dict())
 
 
 # --- counting parameters -------------------------------------------------------
