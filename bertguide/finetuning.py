@@ -11,9 +11,12 @@ Devlin et al. (2019, figure 4) put one small layer on the encoder for each kind 
 A pair of sentences is the same classifier on ``[CLS] A [SEP] B [SEP]``. Losses, names
 and checkpoint keys are transformers' (``bert.``, ``classifier.``, ``qa_outputs.``;
 ``num_labels=1`` is a regression with the mean squared error; span positions outside
-the sequence are ignored), so checkpoints go both ways with no missing keys. The token
-and span models have no pooler. ``from_pretrained`` loads a head the checkpoint has,
-or initialises it (seeded) and says so: ``model.head_loaded`` is then False.
+the sequence are ignored), so checkpoints go both ways with no missing keys. Each
+class builds its parts as transformers' do: the encoder ``bert`` (built without its
+pooler, ``add_pooling_layer=False``, in the token and span models, which read every
+token) and the head ``classifier`` (``qa_outputs`` for spans). ``from_pretrained``
+loads a head the checkpoint has, or initialises it (seeded) and says so:
+``model.head_loaded`` is then False.
 
 What goes in and comes out of the token and span heads (a word's label on its first
 piece, the best valid span, an answer from a long context) is in
@@ -54,18 +57,20 @@ class TaskOutput:
     attentions: tuple[torch.Tensor, ...] | None = None  # L of (B, N, T, T)
 
 
-class NoPooler(nn.Module):
-    """Stands in for ``BertPooler`` in the models that read every token, not [CLS]."""
-
-    def forward(self, hidden_states: torch.Tensor) -> None:
-        return None
-
-
 class BertTaskModel(nn.Module):
-    """The encoder ``.bert`` plus one head; what the three task models share."""
+    """What the three task models share: labels, checkpoint reading and writing.
 
-    head_name = ""  # the attribute (and checkpoint key prefix) of the head
-    uses_pooler = True  # False: the pooler is left out, as transformers leaves it out
+    Each subclass builds its parts in its own ``__init__``, as transformers' classes
+    do: the encoder ``self.bert`` (``BertModel``, with its pooler or without) and the
+    head (``self.classifier`` or ``self.qa_outputs``). Two class attributes say what
+    the subclass builds, for the code that reads or trains its parts by name:
+    ``head_name``, the head's attribute (and checkpoint key prefix), and
+    ``uses_pooler``, whether the encoder is built with its pooler
+    (``add_pooling_layer``).
+    """
+
+    head_name = "classifier"  # the head's attribute and checkpoint key prefix
+    uses_pooler = True  # the encoder's add_pooling_layer
 
     def __init__(
         self,
@@ -87,21 +92,12 @@ class BertTaskModel(nn.Module):
         self.num_labels = num_labels
         self.classifier_dropout = classifier_dropout
         self.id2label = _label_map(id2label, num_labels)
-        self.bert = BertModel(config)
-        if not self.uses_pooler:
-            self.bert.pooler = NoPooler()
-        p = config.hidden_dropout_prob if classifier_dropout is None else classifier_dropout
-        self.dropout = nn.Dropout(p)
-        setattr(self, self.head_name, nn.Linear(config.hidden_size, self.head_outputs()))
-        init_bert_weights(self.head, config.initializer_range)
         self.head_loaded = False  # True when from_pretrained read the head
-
-    def head_outputs(self) -> int:
-        return self.num_labels
 
     @property
     def head(self) -> nn.Linear:
-        return getattr(self, self.head_name)
+        """The task's output layer: ``self.classifier`` (``qa_outputs`` for spans)."""
+        return self.classifier
 
     def init_head(self, generator: torch.Generator | None = None) -> None:
         """BERT's initialisation of the head: weight ~ N(0, initializer_range), bias 0
@@ -235,6 +231,21 @@ class BertForSequenceClassification(BertTaskModel):
     """
 
     head_name = "classifier"
+    uses_pooler = True  # a subclass that reads every token instead sets False
+
+    def __init__(
+        self,
+        config: BertConfig,
+        num_labels: int = 2,
+        classifier_dropout: float | None = None,
+        id2label: dict[int, str] | None = None,
+    ) -> None:
+        super().__init__(config, num_labels, classifier_dropout, id2label)
+        self.bert = BertModel(config, add_pooling_layer=self.uses_pooler)
+        p = config.hidden_dropout_prob if classifier_dropout is None else classifier_dropout
+        self.dropout = nn.Dropout(p)
+        self.classifier = nn.Linear(config.hidden_size, num_labels)  # pooled [CLS] -> K
+        init_bert_weights(self.classifier, config.initializer_range)
 
     def forward(
         self,
@@ -285,6 +296,20 @@ class BertForTokenClassification(BertTaskModel):
 
     head_name = "classifier"
     uses_pooler = False
+
+    def __init__(
+        self,
+        config: BertConfig,
+        num_labels: int = 2,
+        classifier_dropout: float | None = None,
+        id2label: dict[int, str] | None = None,
+    ) -> None:
+        super().__init__(config, num_labels, classifier_dropout, id2label)
+        self.bert = BertModel(config, add_pooling_layer=False)  # every token, not [CLS]
+        p = config.hidden_dropout_prob if classifier_dropout is None else classifier_dropout
+        self.dropout = nn.Dropout(p)
+        self.classifier = nn.Linear(config.hidden_size, num_labels)  # each token -> K
+        init_bert_weights(self.classifier, config.initializer_range)
 
     def forward(
         self,
@@ -337,12 +362,25 @@ class BertForQuestionAnswering(BertTaskModel):
     head_name = "qa_outputs"
     uses_pooler = False
 
-    def __init__(self, config: BertConfig, num_labels: int = 2, *args, **kwargs) -> None:
+    def __init__(
+        self,
+        config: BertConfig,
+        num_labels: int = 2,
+        classifier_dropout: float | None = None,
+        id2label: dict[int, str] | None = None,
+    ) -> None:
         if num_labels != 2:
             raise ValueError(
                 f"BertForQuestionAnswering has num_labels=2 (start, end), got {num_labels}"
             )
-        super().__init__(config, 2, *args, **kwargs)
+        super().__init__(config, 2, classifier_dropout, id2label)
+        self.bert = BertModel(config, add_pooling_layer=False)  # every token, not [CLS]
+        self.qa_outputs = nn.Linear(config.hidden_size, 2)  # each token -> start, end
+        init_bert_weights(self.qa_outputs, config.initializer_range)
+
+    @property
+    def head(self) -> nn.Linear:
+        return self.qa_outputs
 
     def forward(
         self,
