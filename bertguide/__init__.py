@@ -22,7 +22,8 @@ Where each chapter lives:
 chapter                                  modules
 =======================================  ===========================================
 Language models and BERT                 ``figures.language_models``
-where the weights come from              ``pretrained``
+where the weights come from              ``pretrained``; read and written by
+                                         ``checkpoint`` (every model class)
 the offline corpora (every chapter)      ``corpus``
 Tokenization                             ``basic_tokenizer``, ``tokenizer``,
                                          ``encoding``, ``offsets``,
@@ -31,8 +32,8 @@ Tokenization                             ``basic_tokenizer``, ``tokenizer``,
 Embeddings                               ``embeddings``, ``analysis.embeddings``,
                                          ``figures.embeddings``
 Self-attention and multi-head attention  ``attention``, ``figures.attention``
-The encoder stack and model sizes        ``config``, ``model``, ``analysis.encoder``,
-                                         ``figures.encoder``
+The encoder stack and model sizes        ``config``, ``model``, ``initialization``,
+                                         ``analysis.encoder``, ``figures.encoder``
 Contextual vs static embeddings          ``analysis.contextual``, ``figures.contextual``
 Visualising attention                    ``analysis.attention_maps``,
                                          ``analysis.patterns``,

@@ -74,6 +74,8 @@ class BertEmbeddings(nn.Module):
     """Token + segment + position embeddings, then LayerNorm and dropout.
 
     input_ids (B, T) [, token_type_ids (B, T), position_ids (B, T)] -> (B, T, C).
+    ``token_types=False`` builds no segment table (DistilBERT): ``token_type_ids`` are
+    then accepted and ignored.
 
     >>> config = BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2,
     ...                     num_attention_heads=4, intermediate_size=64)
@@ -81,14 +83,16 @@ class BertEmbeddings(nn.Module):
     (1, 3, 32)
     """
 
-    def __init__(self, config: BertConfig) -> None:
+    def __init__(self, config: BertConfig, token_types: bool = True) -> None:
         super().__init__()
         C = config.hidden_size
         self.word_embeddings = nn.Embedding(
             config.vocab_size, C, padding_idx=config.pad_token_id
         )  # one row per WordPiece token
         self.position_embeddings = nn.Embedding(config.max_position_embeddings, C)
-        self.token_type_embeddings = nn.Embedding(config.type_vocab_size, C)  # A/B segment
+        self.token_type_embeddings = (  # A/B segment; DistilBERT has none
+            nn.Embedding(config.type_vocab_size, C) if token_types else None
+        )
         self.LayerNorm = nn.LayerNorm(C, eps=config.layer_norm_eps)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
@@ -107,12 +111,14 @@ class BertEmbeddings(nn.Module):
                 f"input_ids has {T} tokens but this model reads at most "
                 f"max_position_embeddings={max_positions}; truncate the input"
             )
-        V, S = self.word_embeddings.num_embeddings, self.token_type_embeddings.num_embeddings
+        V = self.word_embeddings.num_embeddings
         values = not self.training  # value checks sync with the device: not while training
         check_ids("input_ids", input_ids, input_ids.shape, V, "vocab_size", values)
-        if token_type_ids is None:
+        segments = self.token_type_embeddings  # None: no segment table, ids ignored
+        if segments is not None and token_type_ids is None:
             token_type_ids = torch.zeros_like(input_ids)  # everything is segment A
-        else:
+        elif segments is not None:
+            S = segments.num_embeddings
             check_ids(
                 "token_type_ids", token_type_ids, input_ids.shape, S, "type_vocab_size", values
             )
@@ -129,6 +135,7 @@ class BertEmbeddings(nn.Module):
             )
 
         x = self.word_embeddings(input_ids)  # (B, T, C)
-        x = x + self.token_type_embeddings(token_type_ids)  # (B, T, C)
+        if segments is not None:
+            x = x + segments(token_type_ids)  # (B, T, C)
         x = x + self.position_embeddings(position_ids)  # (B, T, C)
         return self.dropout(self.LayerNorm(x))

@@ -11,9 +11,12 @@ Devlin et al. (2019, figure 4) put one small layer on the encoder for each kind 
 A pair of sentences is the same classifier on ``[CLS] A [SEP] B [SEP]``. Losses, names
 and checkpoint keys are transformers' (``bert.``, ``classifier.``, ``qa_outputs.``;
 ``num_labels=1`` is a regression with the mean squared error; span positions outside
-the sequence are ignored), so checkpoints go both ways with no missing keys. The token
-and span models have no pooler. ``from_pretrained`` loads a head the checkpoint has,
-or initialises it (seeded) and says so: ``model.head_loaded`` is then False.
+the sequence are ignored), so checkpoints go both ways with no missing keys. Each
+class builds its parts as transformers' do: the encoder ``bert`` (built without its
+pooler, ``add_pooling_layer=False``, in the token and span models, which read every
+token) and the head ``classifier`` (``qa_outputs`` for spans). ``from_pretrained``
+loads a head the checkpoint has, or initialises it (seeded) and says so:
+``model.head_loaded`` is then False.
 
 What goes in and comes out of the token and span heads (a word's label on its first
 piece, the best valid span, an answer from a long context) is in
@@ -23,7 +26,6 @@ Left out: multi-label classification, multiple choice, ``inputs_embeds``, tuples
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from dataclasses import dataclass
@@ -31,18 +33,17 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import save_file
 from torch import nn
 
+from bertguide.checkpoint import Checkpoint, load_pretrained, read_checkpoint, write_checkpoint
 from bertguide.checks import check_int
 from bertguide.config import BertConfig
-from bertguide.model import BertModel, convert_hf_state_dict, hf_to_bertguide_key
-from bertguide.pretrained import load_state_dict, read_config, resolve
+from bertguide.initialization import init_bert_weights, materialize
+from bertguide.model import BertModel
 
 logger = logging.getLogger(__name__)
 
 IGNORE_INDEX = -100  # label of tokens that do not enter the token-classification loss
-POOLER_KEYS = ("pooler.dense.weight", "pooler.dense.bias")
 
 
 @dataclass
@@ -57,18 +58,20 @@ class TaskOutput:
     attentions: tuple[torch.Tensor, ...] | None = None  # L of (B, N, T, T)
 
 
-class NoPooler(nn.Module):
-    """Stands in for ``BertPooler`` in the models that read every token, not [CLS]."""
-
-    def forward(self, hidden_states: torch.Tensor) -> None:
-        return None
-
-
 class BertTaskModel(nn.Module):
-    """The encoder ``.bert`` plus one head; what the three task models share."""
+    """What the three task models share: labels, checkpoint reading and writing.
 
-    head_name = ""  # the attribute (and checkpoint key prefix) of the head
-    uses_pooler = True  # False: the pooler is left out, as transformers leaves it out
+    Each subclass builds its parts in its own ``__init__``, as transformers' classes
+    do: the encoder ``self.bert`` (``BertModel``, with its pooler or without) and the
+    head (``self.classifier`` or ``self.qa_outputs``). Two class attributes say what
+    the subclass builds, for the code that reads or trains its parts by name:
+    ``head_name``, the head's attribute (and checkpoint key prefix), and
+    ``uses_pooler``, whether the encoder is built with its pooler
+    (``add_pooling_layer``).
+    """
+
+    head_name = "classifier"  # the head's attribute and checkpoint key prefix
+    uses_pooler = True  # the encoder's add_pooling_layer
 
     def __init__(
         self,
@@ -90,29 +93,18 @@ class BertTaskModel(nn.Module):
         self.num_labels = num_labels
         self.classifier_dropout = classifier_dropout
         self.id2label = _label_map(id2label, num_labels)
-        self.bert = BertModel(config)
-        if not self.uses_pooler:
-            self.bert.pooler = NoPooler()
-        p = config.hidden_dropout_prob if classifier_dropout is None else classifier_dropout
-        self.dropout = nn.Dropout(p)
-        setattr(self, self.head_name, nn.Linear(config.hidden_size, self.head_outputs()))
-        self.init_head()
         self.head_loaded = False  # True when from_pretrained read the head
-
-    def head_outputs(self) -> int:
-        return self.num_labels
 
     @property
     def head(self) -> nn.Linear:
-        return getattr(self, self.head_name)
+        """The task's output layer: ``self.classifier`` (``qa_outputs`` for spans)."""
+        return self.classifier
 
     def init_head(self, generator: torch.Generator | None = None) -> None:
-        """BERT's initialisation of the head: weight ~ N(0, initializer_range), bias 0."""
-        head = self.head
-        std = self.config.initializer_range
-        shape = (head.out_features, head.in_features)
-        head.weight = nn.Parameter(torch.empty(shape).normal_(0.0, std, generator=generator))
-        head.bias = nn.Parameter(torch.zeros(head.out_features))
+        """BERT's initialisation of the head: weight ~ N(0, initializer_range), bias 0
+        (given memory first when the model was built on the meta device)."""
+        materialize(self.head)
+        init_bert_weights(self.head, self.config.initializer_range, generator)
 
     def encode(self, input_ids, attention_mask, token_type_ids, position_ids, attn, hidden):
         return self.bert(
@@ -141,78 +133,35 @@ class BertTaskModel(nn.Module):
         another task's head or of the pre-training heads is fine: those tensors are
         skipped). The head is loaded when the checkpoint has this model's head and is
         initialised otherwise (drawn from ``torch.Generator().manual_seed(seed)``),
-        with a warning; ``model.head_loaded`` says which. ``num_labels`` defaults to the
-        loaded head's size, then to config.json's ``id2label``, then to 2. Returns the
-        model in eval mode, weights in float32.
+        with a warning, and so is a missing pooler; ``model.head_loaded`` says which.
+        ``num_labels`` defaults to the loaded head's size, then to config.json's
+        ``id2label``, then to 2. Returns the model in eval mode, weights in float32.
 
         >>> model = BertForSequenceClassification.from_pretrained(num_labels=3)
         >>> model.head_loaded, model.classifier.weight.shape
         (False, torch.Size([3, 384]))
         """
         check_int("seed", seed)
-        directory = resolve(name_or_path)
-        raw = read_config(directory)
-        config = BertConfig.from_pretrained(directory)
-        state = load_state_dict(directory)
-        prefix = cls.head_name + "."
-        head = {k.removeprefix(prefix): v.float() for k, v in state.items() if k.startswith(prefix)}
-        if head and set(head) != {"weight", "bias"}:
-            raise ValueError(f"{directory}: the head {cls.head_name} has keys {sorted(head)}")
-        encoder = {k: v for k, v in state.items() if not k.startswith(prefix)}
-        has_pooler = {hf_to_bertguide_key(k) for k in encoder} >= set(POOLER_KEYS)
-        if not has_pooler:  # placeholders, so that the encoder converts; dropped or drawn
-            C = config.hidden_size
-            encoder.update(zip(POOLER_KEYS, (torch.zeros(C, C), torch.zeros(C)), strict=True))
-        encoder, _ = convert_hf_state_dict(encoder, config)
-
-        if id2label is None and isinstance(raw.get("id2label"), dict):
-            id2label = {int(k): str(v) for k, v in raw["id2label"].items()}
-        if head:
-            loaded = head["weight"].shape[0]
-            if num_labels is not None and num_labels != loaded:
-                raise ValueError(
-                    f"{directory} has a {cls.head_name} head for {loaded} labels, but "
-                    f"num_labels={num_labels} was asked for: leave num_labels out, or "
-                    f"start from a checkpoint without that head"
-                )
-            num_labels = loaded
-        elif num_labels is None and cls is BertForQuestionAnswering:
-            num_labels = 2  # start and end, whatever labels config.json names
-        elif num_labels is None:
-            num_labels = len(id2label) if id2label else 2
-        if id2label is not None and len(id2label) != num_labels:
-            id2label = None  # the config's label names are for another head: default names
-        with torch.device("meta"):  # no memory and no random init: the checkpoint fills it
-            model = cls(config, num_labels, raw.get("classifier_dropout"), id2label)
-        if not model.uses_pooler:
-            encoder = {k: v for k, v in encoder.items() if k not in POOLER_KEYS}
-        model.bert.load_state_dict(encoder, strict=True, assign=True)
-        generator = torch.Generator().manual_seed(seed)
-        model.init_head(generator)
-        if model.uses_pooler and not has_pooler:
-            with torch.no_grad():
-                model.bert.pooler.dense.weight.normal_(
-                    0.0, config.initializer_range, generator=generator
-                )
-        if head:
-            model.head.load_state_dict(head, strict=True)
-            model.head_loaded = True
-        else:
-            fresh = cls.head_name + (" and pooler" if model.uses_pooler and not has_pooler else "")
+        checkpoint = read_checkpoint(name_or_path)
+        num_labels, id2label = _labels(cls, checkpoint, num_labels, id2label)
+        dropout = checkpoint.settings.get("classifier_dropout")
+        model, report = load_pretrained(
+            lambda: cls(checkpoint.config, num_labels, dropout, id2label),
+            checkpoint,
+            prefix="bert.",
+            optional=(cls.head_name, "bert.pooler"),
+            seed=seed,
+        )
+        model.head_loaded = cls.head_name not in report.fresh
+        if report.fresh:
             logger.warning(
-                "%s has no %s head: %s initialised (seed %d); fine-tune before use",
-                directory,
+                "%s has no %s for %s: initialised (seed %d); fine-tune before use",
+                checkpoint.directory,
+                ", ".join(part.rsplit(".", 1)[-1] for part in report.fresh),
                 cls.__name__,
-                fresh,
                 seed,
             )
-        return model.eval()
-
-    def hf_state_dict(self) -> dict[str, torch.Tensor]:
-        """The tensors under transformers' key names: ``bert.*`` and the head's."""
-        tensors = {f"bert.{k}": v for k, v in self.bert.state_dict().items()}
-        tensors.update({f"{self.head_name}.{k}": v for k, v in self.head.state_dict().items()})
-        return {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+        return model
 
     def save_pretrained(self, directory: str | os.PathLike) -> Path:
         """Write config.json and model.safetensors (Hugging Face format); return the dir.
@@ -220,18 +169,37 @@ class BertTaskModel(nn.Module):
         ``transformers.<ClassName>.from_pretrained(directory)`` reads it with no missing
         or unexpected keys; the label names go into config.json's ``id2label``.
         """
-        path = Path(directory)
-        path.mkdir(parents=True, exist_ok=True)
-        config = {
+        settings = {
             **self.config.to_hf_dict(),
             "architectures": [type(self).__name__],
             "classifier_dropout": self.classifier_dropout,
             "id2label": {str(i): name for i, name in self.id2label.items()},
             "label2id": {name: i for i, name in self.id2label.items()},
         }
-        (path / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-        save_file(self.hf_state_dict(), str(path / "model.safetensors"), metadata={"format": "pt"})
-        return path
+        return write_checkpoint(self, directory, settings)
+
+
+def _labels(cls, checkpoint: Checkpoint, num_labels, id2label) -> tuple[int, dict | None]:
+    """``num_labels`` and ``id2label`` for ``cls.from_pretrained``: the stored head's
+    size first, then config.json's label names, then 2 (start and end for spans)."""
+    stored = checkpoint.tensors.get(f"{cls.head_name}.weight")
+    if id2label is None and isinstance(checkpoint.settings.get("id2label"), dict):
+        id2label = {int(k): str(v) for k, v in checkpoint.settings["id2label"].items()}
+    if stored is not None:
+        if num_labels is not None and num_labels != stored.shape[0]:
+            raise ValueError(
+                f"{checkpoint.directory} has a {cls.head_name} head for {stored.shape[0]} "
+                f"labels, but num_labels={num_labels} was asked for: leave num_labels out, "
+                f"or start from a checkpoint without that head"
+            )
+        num_labels = stored.shape[0]
+    elif num_labels is None and cls is BertForQuestionAnswering:
+        num_labels = 2  # start and end, whatever labels config.json names
+    elif num_labels is None:
+        num_labels = len(id2label) if id2label else 2
+    if id2label is not None and len(id2label) != num_labels:
+        id2label = None  # the config's label names are for another head: default names
+    return num_labels, id2label
 
 
 def _label_map(id2label, num_labels: int) -> dict[int, str]:
@@ -263,6 +231,21 @@ class BertForSequenceClassification(BertTaskModel):
     """
 
     head_name = "classifier"
+    uses_pooler = True  # a subclass that reads every token instead sets False
+
+    def __init__(
+        self,
+        config: BertConfig,
+        num_labels: int = 2,
+        classifier_dropout: float | None = None,
+        id2label: dict[int, str] | None = None,
+    ) -> None:
+        super().__init__(config, num_labels, classifier_dropout, id2label)
+        self.bert = BertModel(config, add_pooling_layer=self.uses_pooler)
+        p = config.hidden_dropout_prob if classifier_dropout is None else classifier_dropout
+        self.dropout = nn.Dropout(p)
+        self.classifier = nn.Linear(config.hidden_size, num_labels)  # pooled [CLS] -> K
+        init_bert_weights(self.classifier, config.initializer_range)
 
     def forward(
         self,
@@ -317,6 +300,20 @@ class BertForTokenClassification(BertTaskModel):
 
     head_name = "classifier"
     uses_pooler = False
+
+    def __init__(
+        self,
+        config: BertConfig,
+        num_labels: int = 2,
+        classifier_dropout: float | None = None,
+        id2label: dict[int, str] | None = None,
+    ) -> None:
+        super().__init__(config, num_labels, classifier_dropout, id2label)
+        self.bert = BertModel(config, add_pooling_layer=False)  # every token, not [CLS]
+        p = config.hidden_dropout_prob if classifier_dropout is None else classifier_dropout
+        self.dropout = nn.Dropout(p)
+        self.classifier = nn.Linear(config.hidden_size, num_labels)  # each token -> K
+        init_bert_weights(self.classifier, config.initializer_range)
 
     def forward(
         self,
@@ -373,12 +370,25 @@ class BertForQuestionAnswering(BertTaskModel):
     head_name = "qa_outputs"
     uses_pooler = False
 
-    def __init__(self, config: BertConfig, num_labels: int = 2, *args, **kwargs) -> None:
+    def __init__(
+        self,
+        config: BertConfig,
+        num_labels: int = 2,
+        classifier_dropout: float | None = None,
+        id2label: dict[int, str] | None = None,
+    ) -> None:
         if num_labels != 2:
             raise ValueError(
                 f"BertForQuestionAnswering has num_labels=2 (start, end), got {num_labels}"
             )
-        super().__init__(config, 2, *args, **kwargs)
+        super().__init__(config, 2, classifier_dropout, id2label)
+        self.bert = BertModel(config, add_pooling_layer=False)  # every token, not [CLS]
+        self.qa_outputs = nn.Linear(config.hidden_size, 2)  # each token -> start, end
+        init_bert_weights(self.qa_outputs, config.initializer_range)
+
+    @property
+    def head(self) -> nn.Linear:
+        return self.qa_outputs
 
     def forward(
         self,

@@ -63,6 +63,7 @@ from torch import nn
 from bertguide.attention import scaled_dot_product_attention
 from bertguide.checks import check_bool, check_float, check_int
 from bertguide.embeddings import check_ids, check_input_ids
+from bertguide.initialization import init_bert_weights
 
 # L pairs (keys, values), each (B, N, P, H)
 KeyValueCache = tuple[tuple[torch.Tensor, torch.Tensor], ...]
@@ -281,26 +282,13 @@ class GPT2Model(nn.Module):
         self.drop = nn.Dropout(config.embd_pdrop)
         self.h = nn.ModuleList(GPT2Block(config) for _ in range(config.n_layer))
         self.ln_f = nn.LayerNorm(config.n_embd, eps=config.layer_norm_epsilon)
-        self.apply(self._init_weights)
+        init_bert_weights(self, config.initializer_range)  # GPT-2's is BERT's rule
         # GPT-2 scales the init of the layers that write into the residual stream by
         # 1/sqrt(2L): 2L of them add up along the stream (attention and MLP per block).
         for block in self.h:
             for projection in (block.attn.c_proj, block.mlp.c_proj):
                 std = config.initializer_range / math.sqrt(2 * config.n_layer)
                 nn.init.normal_(projection.weight, mean=0.0, std=std)
-
-    def _init_weights(self, module: nn.Module) -> None:
-        """GPT-2's initialisation, for training from scratch; loading overwrites it."""
-        std = self.config.initializer_range
-        if isinstance(module, nn.Linear):
-            nn.init.normal_(module.weight, mean=0.0, std=std)
-            if module.bias is not None:
-                nn.init.zeros_(module.bias)
-        elif isinstance(module, nn.Embedding):
-            nn.init.normal_(module.weight, mean=0.0, std=std)
-        elif isinstance(module, nn.LayerNorm):
-            nn.init.ones_(module.weight)
-            nn.init.zeros_(module.bias)
 
     def forward(
         self,

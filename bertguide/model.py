@@ -11,7 +11,8 @@ One encoder layer (post-LayerNorm, as in the original BERT):
 ``BertModel`` = ``BertEmbeddings`` -> L layers -> ``BertPooler`` (tanh of a dense layer on
 the [CLS] vector; ``mean_pool`` averages the tokens instead). Class and attribute names
 are those of ``transformers``, so a Hugging Face checkpoint's keys name our parameters;
-``from_pretrained`` still maps them explicitly (``convert_hf_state_dict``) so that every
+``from_pretrained`` still maps them explicitly (``bertguide.checkpoint``, shared by
+every model class) so that every
 difference is visible and every mismatch fails with the key's name.
 
 Input conventions: ``input_ids`` must be a 2-D LongTensor (B, T), even for a single
@@ -29,24 +30,20 @@ and ``inputs_embeds``.
 
 from __future__ import annotations
 
-import logging
 import os
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import save_file
 from torch import nn
 
 from bertguide.attention import BertAttention, DenseResidualNorm
+from bertguide.checkpoint import load_pretrained, read_checkpoint, write_checkpoint
 from bertguide.checks import check_flags
 from bertguide.config import BertConfig
 from bertguide.embeddings import BertEmbeddings
-from bertguide.pretrained import load_state_dict, resolve
-
-logger = logging.getLogger(__name__)
+from bertguide.initialization import init_bert_weights
 
 
 class BertIntermediate(nn.Module):
@@ -204,34 +201,9 @@ class BertModelOutput:
     """
 
     last_hidden_state: torch.Tensor  # (B, T, C): one contextual vector per token
-    pooler_output: torch.Tensor  # (B, C): tanh(dense([CLS] vector))
+    pooler_output: torch.Tensor | None  # (B, C): tanh(dense([CLS] vector)); None: no pooler
     hidden_states: tuple[torch.Tensor, ...] | None = None  # L + 1 of (B, T, C); [0] = embeddings
     attentions: tuple[torch.Tensor, ...] | None = None  # L of (B, N, T, T); rows sum to 1
-
-
-def init_bert_weights(module: nn.Module, std: float) -> None:
-    """BERT's initialisation of one module, for training from scratch (loading overwrites
-    it): Linear and Embedding weights drawn from N(0, std), biases and the padding row
-    zero, LayerNorm weight 1 and bias 0; other modules are left alone. Initialise a
-    whole model with ``model.apply(partial(init_bert_weights, std=0.02))``.
-
-    >>> layer = nn.Linear(384, 2)
-    >>> init_bert_weights(layer, std=0.02)
-    >>> layer.bias.tolist(), round(layer.weight.std().item(), 2)
-    ([0.0, 0.0], 0.02)
-    """
-    if isinstance(module, nn.Linear):
-        nn.init.normal_(module.weight, mean=0.0, std=std)
-        if module.bias is not None:
-            nn.init.zeros_(module.bias)
-    elif isinstance(module, nn.Embedding):
-        nn.init.normal_(module.weight, mean=0.0, std=std)
-        if module.padding_idx is not None:
-            with torch.no_grad():
-                module.weight[module.padding_idx].zero_()
-    elif isinstance(module, nn.LayerNorm):
-        nn.init.ones_(module.weight)
-        nn.init.zeros_(module.bias)
 
 
 def padding_mask(
@@ -279,6 +251,13 @@ class BertModel(nn.Module):
     (B, C), and with ``output_hidden_states`` / ``output_attentions`` L + 1 tensors
     (B, T, C) / L tensors (B, N, T, T).
 
+    ``add_pooling_layer=False`` leaves the pooler out (``pooler_output`` is then None),
+    as transformers does for the heads that read every token. The BERT family's
+    variants reuse this class with parts of their own: ``embeddings`` (DistilBERT's
+    have no segment table, ALBERT's are E wide) and ``encoder`` (ALBERT's shares its
+    layers); None builds BERT's. New weights follow BERT's initialisation
+    (``bertguide.initialization``); ``from_pretrained`` replaces them.
+
     >>> from bertguide.tokenizer import WordPieceTokenizer
     >>> tokenizer = WordPieceTokenizer.from_pretrained()
     >>> model = BertModel.from_pretrained()  # the embedded all-MiniLM-L6-v2
@@ -290,15 +269,37 @@ class BertModel(nn.Module):
     (6, (2, 12, 6, 6))
     """
 
-    def __init__(self, config: BertConfig) -> None:
+    def __init__(
+        self,
+        config: BertConfig,
+        add_pooling_layer: bool = True,
+        *,
+        embeddings: nn.Module | None = None,
+        encoder: BertEncoder | None = None,
+    ) -> None:
         super().__init__()
         if not isinstance(config, BertConfig):
             raise TypeError(f"config must be a BertConfig, not {type(config).__name__}")
+        if not isinstance(add_pooling_layer, bool):
+            kind = type(add_pooling_layer).__name__
+            raise TypeError(f"add_pooling_layer must be a bool, not {kind}")
         self.config = config
-        self.embeddings = BertEmbeddings(config)
-        self.encoder = BertEncoder(config)
-        self.pooler = BertPooler(config)
-        self.apply(partial(init_bert_weights, std=config.initializer_range))
+        self.embeddings = BertEmbeddings(config) if embeddings is None else embeddings
+        self.encoder = BertEncoder(config) if encoder is None else encoder
+        self.pooler = BertPooler(config) if add_pooling_layer else None
+        init_bert_weights(self, config.initializer_range)
+
+    def embed(
+        self,
+        input_ids: torch.Tensor,
+        token_type_ids: torch.Tensor | None = None,
+        position_ids: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """input_ids (B, T) -> the first layer's input (B, T, C); checks the ids.
+
+        BERT's is its embeddings' output; ALBERT and ELECTRA project it from E to C.
+        """
+        return self.embeddings(input_ids, token_type_ids, position_ids)
 
     def forward(
         self,
@@ -311,14 +312,14 @@ class BertModel(nn.Module):
     ) -> BertModelOutput:
         """input_ids (B, T) -> BertModelOutput; see the module docstring for conventions."""
         check_flags(output_attentions=output_attentions, output_hidden_states=output_hidden_states)
-        x = self.embeddings(input_ids, token_type_ids, position_ids)  # (B, T, C); checks ids
+        x = self.embed(input_ids, token_type_ids, position_ids)  # (B, T, C); checks ids
         mask = padding_mask(attention_mask, input_ids, values=not self.training)  # (B,1,1,T)
         x, hidden_states, attentions = self.encoder(
             x, mask, output_attentions, output_hidden_states
         )
         return BertModelOutput(
             last_hidden_state=x,
-            pooler_output=self.pooler(x),  # (B, C)
+            pooler_output=None if self.pooler is None else self.pooler(x),  # (B, C)
             hidden_states=hidden_states,
             attentions=attentions,
         )
@@ -329,99 +330,17 @@ class BertModel(nn.Module):
     def from_pretrained(cls, name_or_path: str | os.PathLike | None = None) -> BertModel:
         """Load a Hugging Face-format BERT directory (None = the embedded default).
 
-        Returns the model in eval mode, weights in float32.
+        Every tensor of the encoder and the pooler must be there; heads and buffers the
+        file also holds are skipped (``bertguide.checkpoint``). Returns the model in
+        eval mode, weights in float32.
         """
-        directory = resolve(name_or_path)
-        config = BertConfig.from_pretrained(directory)
-        weights, ignored = convert_hf_state_dict(load_state_dict(directory), config)
-        if ignored:
-            logger.info("%s: ignored %d head/buffer tensors: %s", directory, len(ignored), ignored)
-        with torch.device("meta"):  # no memory and no random init: the checkpoint fills it
-            model = cls(config)
-        model.load_state_dict(weights, strict=True, assign=True)
-        return model.eval()
+        checkpoint = read_checkpoint(name_or_path)
+        model, _ = load_pretrained(lambda: cls(checkpoint.config), checkpoint)
+        return model
 
     def save_pretrained(self, directory: str | os.PathLike) -> Path:
         """Write config.json and model.safetensors (Hugging Face format); return the dir."""
-        path = Path(directory)
-        self.config.save_pretrained(path)
-        tensors = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items()}
-        save_file(tensors, str(path / "model.safetensors"), metadata={"format": "pt"})
-        return path
-
-
-# --- checkpoint keys -----------------------------------------------------------
-
-# Tensors a BERT checkpoint may carry that are not part of BertModel, skipped on load:
-IGNORED_PREFIXES = (
-    "cls.",  # pre-training heads (masked-LM and next-sentence); see pretraining.py
-    "classifier.",  # fine-tuning heads; see finetuning.py
-    "qa_outputs.",
-)
-IGNORED_KEYS = (
-    "embeddings.position_ids",  # a stored arange(512); we build it on the fly
-    "embeddings.token_type_ids",  # a stored zeros buffer; likewise
-)
-
-
-def hf_to_bertguide_key(key: str) -> str:
-    """One Hugging Face key -> our key: drop ``bert.``, rename old LayerNorm gamma/beta."""
-    if key.startswith("bert."):  # checkpoints of BertFor... classes nest the encoder
-        key = key.removeprefix("bert.")
-    if key.endswith("LayerNorm.gamma"):  # TensorFlow-era names
-        key = key.removesuffix("gamma") + "weight"
-    elif key.endswith("LayerNorm.beta"):
-        key = key.removesuffix("beta") + "bias"
-    return key
-
-
-def _listed(keys) -> str:
-    keys = sorted(keys)
-    shown = ", ".join(keys[:8])
-    return shown + (f", ... ({len(keys)} in all)" if len(keys) > 8 else "")
-
-
-def convert_hf_state_dict(
-    state_dict: dict[str, torch.Tensor], config: BertConfig
-) -> tuple[dict[str, torch.Tensor], list[str]]:
-    """Map a Hugging Face BERT state dict onto ``BertModel(config)``'s keys.
-
-    Returns (our state dict in float32, the ignored keys). Raises ValueError naming
-    every missing, unexpected or mis-shaped key.
-    """
-    if not isinstance(state_dict, dict):
-        raise TypeError(f"state_dict must be a dict, not {type(state_dict).__name__}")
-    with torch.device("meta"):
-        expected = {k: v.shape for k, v in BertModel(config).state_dict().items()}
-
-    converted: dict[str, torch.Tensor] = {}
-    ignored: list[str] = []
-    for hf_key, tensor in state_dict.items():
-        key = hf_to_bertguide_key(hf_key)
-        if key.startswith(IGNORED_PREFIXES) or key in IGNORED_KEYS:
-            ignored.append(hf_key)
-            continue
-        if key in converted:
-            raise ValueError(f"checkpoint has two tensors for {key!r} (with and without 'bert.')")
-        converted[key] = tensor.float() if tensor.is_floating_point() else tensor
-
-    missing = expected.keys() - converted.keys()
-    unexpected = converted.keys() - expected.keys()
-    misshaped = [
-        f"{k} {list(converted[k].shape)} (expected {list(expected[k])})"
-        for k in sorted(expected.keys() & converted.keys())
-        if converted[k].shape != expected[k]
-    ]
-    problems = []
-    if missing:
-        problems.append(f"missing keys: {_listed(missing)}")
-    if unexpected:
-        problems.append(f"unexpected keys: {_listed(unexpected)}")
-    if misshaped:
-        problems.append(f"mis-shaped tensors: {_listed(misshaped)}")
-    if problems:
-        raise ValueError("checkpoint does not fit BertModel(config): " + "; ".join(problems))
-    return converted, ignored
+        return write_checkpoint(self, directory, self.config.to_hf_dict())
 
 
 # --- counting parameters -------------------------------------------------------

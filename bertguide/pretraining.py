@@ -44,14 +44,15 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import save_file
 from torch import nn
 
+from bertguide.checkpoint import load_pretrained, read_checkpoint, write_checkpoint
 from bertguide.checks import check_bool, check_int, check_str
 from bertguide.config import BertConfig
+from bertguide.initialization import init_bert_weights
 from bertguide.masking import IGNORE_INDEX, IS_NEXT
-from bertguide.model import BertModel, convert_hf_state_dict, hf_to_bertguide_key
-from bertguide.pretrained import load_state_dict, resolve, sha256_file
+from bertguide.model import BertModel
+from bertguide.pretrained import sha256_file
 from bertguide.tokenizer import WordPieceTokenizer
 
 logger = logging.getLogger(__name__)
@@ -107,28 +108,6 @@ class BertPreTrainingHeads(nn.Module):
         return self.predictions(sequence_output), self.seq_relationship(pooled_output)
 
 
-def init_pretraining_heads(
-    heads: BertPreTrainingHeads, config: BertConfig, generator: torch.Generator | None = None
-) -> None:
-    """BERT's initialisation of the heads, in place: weights ~ N(0, initializer_range),
-    biases 0, LayerNorm 1 and 0. The tied decoder weight is left alone (it is the
-    embedding). New tensors are made on the default device, so this also fills heads that
-    were built on "meta"."""
-    std, C, V = config.initializer_range, config.hidden_size, config.vocab_size
-
-    def normal(*shape: int) -> nn.Parameter:
-        return nn.Parameter(torch.empty(shape).normal_(0.0, std, generator=generator))
-
-    def constant(value: float, *shape: int) -> nn.Parameter:
-        return nn.Parameter(torch.full(shape, value))
-
-    transform = heads.predictions.transform
-    transform.dense.weight, transform.dense.bias = normal(C, C), constant(0.0, C)
-    transform.LayerNorm.weight, transform.LayerNorm.bias = constant(1.0, C), constant(0.0, C)
-    heads.predictions.bias = constant(0.0, V)
-    heads.seq_relationship.weight, heads.seq_relationship.bias = normal(2, C), constant(0.0, 2)
-
-
 @dataclass
 class BertForPreTrainingOutput:
     """What ``BertForPreTraining`` returns (transformers' field names, and a few more)."""
@@ -175,8 +154,9 @@ class BertForPreTraining(nn.Module):
             raise TypeError(f"config must be a BertConfig, not {type(config).__name__}")
         self.config = config
         self.bert = BertModel(config)
-        self.cls = BertPreTrainingHeads(config, self.bert.embeddings.word_embeddings.weight)
-        init_pretraining_heads(self.cls, config)
+        word_embeddings = self.bert.embeddings.word_embeddings.weight  # (V, C)
+        self.cls = BertPreTrainingHeads(config, word_embeddings)
+        init_bert_weights(self.cls, config.initializer_range, tied=[word_embeddings])
         self.heads_loaded = False  # True when from_pretrained read both heads
         self.fresh_heads: tuple[str, ...] = ("predictions", "seq_relationship")  # not loaded
 
@@ -289,144 +269,54 @@ class BertForPreTraining(nn.Module):
         so is the pooler when the checkpoint has none (``BertForMaskedLM`` files: the
         pooler only feeds the next-sentence head). What was initialised is logged and
         named in ``model.fresh_heads``; ``model.heads_loaded`` is True when nothing was.
-        Returns the model in eval mode, weights in float32.
+        A stored copy of the tied decoder must equal the word embeddings. Returns the
+        model in eval mode, weights in float32.
         """
         check_int("seed", seed)
-        directory = resolve(name_or_path)
-        config = BertConfig.from_pretrained(directory)
-        state = load_state_dict(directory)
-        head_state = {k: v for k, v in state.items() if k.startswith("cls.")}
-        encoder_state = {k: v for k, v in state.items() if not k.startswith("cls.")}
-        pooler_keys = ("pooler.dense.weight", "pooler.dense.bias")
-        no_pooler = not {hf_to_bertguide_key(k) for k in encoder_state} & set(pooler_keys)
-        if no_pooler:  # placeholders, drawn below once the heads have been
-            C = config.hidden_size
-            encoder_state.update(zip(pooler_keys, (torch.zeros(C, C), torch.zeros(C)), strict=True))
-        encoder_state, _ = convert_hf_state_dict(encoder_state, config)
-        heads, loaded = convert_hf_heads(
-            head_state, encoder_state["embeddings.word_embeddings.weight"], config
+        checkpoint = read_checkpoint(name_or_path)
+        _fold_decoder_bias(checkpoint.tensors)
+        model, report = load_pretrained(
+            lambda: cls(checkpoint.config),
+            checkpoint,
+            prefix="bert.",
+            optional=("cls.predictions", "cls.seq_relationship", "bert.pooler"),
+            seed=seed,
         )
-
-        with torch.device("meta"):  # no memory and no random init: the checkpoint fills it
-            model = cls(config)
-        model.bert.load_state_dict(encoder_state, strict=True, assign=True)
-        model.tie_weights()
-        generator = torch.Generator().manual_seed(seed)
-        init_pretraining_heads(model.cls, config, generator)
-        model.cls.load_state_dict(heads, strict=False)  # the loaded heads over the fresh ones
-        fresh = [h for h in ("predictions", "seq_relationship") if h not in loaded]
-        if no_pooler:
-            with torch.no_grad():
-                model.bert.pooler.dense.weight.normal_(
-                    0.0, config.initializer_range, generator=generator
-                )
-            fresh.append("pooler")
-        model.fresh_heads = tuple(fresh)
-        model.heads_loaded = not fresh
-        if fresh:
+        model.fresh_heads = tuple(part.rsplit(".", 1)[-1] for part in report.fresh)
+        model.heads_loaded = not model.fresh_heads
+        if model.fresh_heads:
             logger.warning(
                 "%s has no %s: initialised (seed %d); train before trusting the predictions",
-                directory,
-                ", ".join(fresh),
+                checkpoint.directory,
+                ", ".join(model.fresh_heads),
                 seed,
             )
-        return model.eval()
-
-    def hf_state_dict(self) -> dict[str, torch.Tensor]:
-        """The tensors under transformers' ``BertForPreTraining`` key names.
-
-        The tied ``cls.predictions.decoder.weight`` is left out, as transformers leaves
-        it out of the files it writes: it is ``bert.embeddings.word_embeddings.weight``
-        (and safetensors refuses to store one tensor under two names).
-        """
-        tensors = {f"bert.{k}": v for k, v in self.bert.state_dict().items()}
-        for key, tensor in self.cls.state_dict().items():
-            if key != "predictions.decoder.weight":
-                tensors[f"cls.{key}"] = tensor
-        return {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
+        return model
 
     def save_pretrained(self, directory: str | os.PathLike) -> Path:
         """Write config.json and model.safetensors (Hugging Face format); return the dir.
 
         ``transformers.BertForPreTraining.from_pretrained(directory)`` reads it with no
-        missing or unexpected keys (it ties the decoder to the embeddings itself).
+        missing or unexpected keys: the tied ``cls.predictions.decoder.weight`` is left
+        out, as transformers leaves it out (it ties the decoder to the embeddings itself).
         """
-        path = Path(directory)
-        path.mkdir(parents=True, exist_ok=True)
-        config = {
+        settings = {
             **self.config.to_hf_dict(),
             "architectures": ["BertForPreTraining"],
             "tie_word_embeddings": True,
         }
-        (path / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-        save_file(self.hf_state_dict(), str(path / "model.safetensors"), metadata={"format": "pt"})
-        return path
+        return write_checkpoint(self, directory, settings)
 
 
-# --- checkpoint keys of the heads ----------------------------------------------
-
-HEAD_KEYS = {  # keys under "cls.", by head
-    "predictions": (
-        "predictions.transform.dense.weight",
-        "predictions.transform.dense.bias",
-        "predictions.transform.LayerNorm.weight",
-        "predictions.transform.LayerNorm.bias",
-        "predictions.bias",
-    ),
-    "seq_relationship": ("seq_relationship.weight", "seq_relationship.bias"),
-}
-DECODER_WEIGHT, DECODER_BIAS = "predictions.decoder.weight", "predictions.decoder.bias"
-
-
-def convert_hf_heads(
-    state_dict: dict[str, torch.Tensor], word_embeddings: torch.Tensor, config: BertConfig
-) -> tuple[dict[str, torch.Tensor], tuple[str, ...]]:
-    """Map a checkpoint's ``cls.*`` tensors onto ``BertPreTrainingHeads``' keys.
-
-    Returns (tensors keyed as in ``model.cls``, in float32; the heads found, of
-    "predictions" and "seq_relationship"). A stored ``cls.predictions.decoder.weight``
-    must equal the word embeddings (a tied copy) and a ``cls.predictions.decoder.bias``
-    ``cls.predictions.bias``; both are then dropped. Raises ValueError naming every key
-    that is unknown, mis-shaped, or missing from a head that is only partly there.
-    """
-    converted = {}
-    for hf_key, tensor in state_dict.items():
-        key = hf_to_bertguide_key(hf_key).removeprefix("cls.")
-        converted[key] = tensor.float() if tensor.is_floating_point() else tensor
-    decoder = converted.pop(DECODER_WEIGHT, None)  # older checkpoints store the tied copy
-    if decoder is not None and not torch.equal(decoder, word_embeddings.float()):
-        raise ValueError(
-            "cls.predictions.decoder.weight differs from bert.embeddings.word_embeddings."
-            "weight: this implementation ties them, so an untied checkpoint cannot be read"
-        )
-    if DECODER_BIAS in converted:  # older checkpoints store the bias under both names
-        bias = converted.pop(DECODER_BIAS)
-        if "predictions.bias" not in converted:
-            converted["predictions.bias"] = bias
-        elif not torch.equal(converted["predictions.bias"], bias):
-            raise ValueError("cls.predictions.decoder.bias differs from cls.predictions.bias")
-
-    with torch.device("meta"):
-        expected = {k: v.shape for k, v in BertPreTrainingHeads(config).state_dict().items()}
-    problems, loaded = [], []
-    unknown = sorted(set(converted) - {k for keys in HEAD_KEYS.values() for k in keys})
-    if unknown:
-        problems.append("unexpected keys: " + ", ".join(f"cls.{k}" for k in unknown))
-    for head, keys in HEAD_KEYS.items():
-        present = [k for k in keys if k in converted]
-        if present and len(present) < len(keys):
-            missing = ", ".join(f"cls.{k}" for k in keys if k not in converted)
-            problems.append(f"head {head} is incomplete, missing: {missing}")
-        elif present:
-            loaded.append(head)
-        for k in present:
-            if converted[k].shape != expected[k]:
-                problems.append(
-                    f"cls.{k} has shape {list(converted[k].shape)}, expected {list(expected[k])}"
-                )
-    if problems:
-        raise ValueError("checkpoint heads do not fit the model: " + "; ".join(problems))
-    return converted, tuple(loaded)
+def _fold_decoder_bias(tensors: dict[str, torch.Tensor]) -> None:
+    """Older checkpoints store the masked-LM bias twice, the second time as
+    ``cls.predictions.decoder.bias``: keep it once, as ``cls.predictions.bias``."""
+    bias = tensors.pop("cls.predictions.decoder.bias", None)
+    if bias is None:
+        return
+    kept = tensors.setdefault("cls.predictions.bias", bias)
+    if not torch.equal(kept, bias):
+        raise ValueError("cls.predictions.decoder.bias differs from cls.predictions.bias")
 
 
 # --- reader calls ----------------------------------------------------------------

@@ -14,13 +14,9 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from bertguide.config import BertConfig
+from bertguide.initialization import init_bert_weights
 from bertguide.model import BertModel, count_parameters
-from bertguide.pretraining import (
-    BertForPreTraining,
-    fill_mask,
-    init_pretraining_heads,
-    next_sentence,
-)
+from bertguide.pretraining import BertForPreTraining, fill_mask, next_sentence
 from bertguide.tokenizer import SPECIAL_TOKENS, WordPieceTokenizer
 
 ATOL = 1e-5
@@ -155,15 +151,22 @@ def test_heads_are_tied_and_counted_once():
 
 def test_fresh_heads_follow_bert_initialisation():
     config = small_config(initializer_range=0.05)
-    heads = BertForPreTraining(config).cls
-    init_pretraining_heads(heads, config, torch.Generator().manual_seed(0))
+    model = BertForPreTraining(config)
+    words = model.bert.embeddings.word_embeddings.weight.detach().clone()
+    heads = model.cls
+    with torch.no_grad():
+        heads.predictions.bias.fill_(3.0)
+    tied = [heads.predictions.decoder.weight]
+    init_bert_weights(heads, 0.05, torch.Generator().manual_seed(0), tied=tied)
     weight = heads.predictions.transform.dense.weight
     assert abs(weight.std().item() - 0.05) < 0.01
     assert torch.equal(heads.predictions.bias, torch.zeros(config.vocab_size))
     assert torch.equal(heads.predictions.transform.LayerNorm.weight, torch.ones(32))
     assert torch.equal(heads.seq_relationship.bias, torch.zeros(2))
+    assert torch.equal(heads.predictions.decoder.weight, words)  # tied: left alone
     again = BertForPreTraining(config).cls
-    init_pretraining_heads(again, config, torch.Generator().manual_seed(0))
+    tied = [again.predictions.decoder.weight]
+    init_bert_weights(again, 0.05, torch.Generator().manual_seed(0), tied=tied)
     assert torch.equal(again.predictions.transform.dense.weight, weight)
 
 
@@ -423,7 +426,7 @@ def _misshaped(tensors):
         (_untied, "ties them"),
         (_partial, "predictions is incomplete, missing: cls.predictions.transform.dense.bias"),
         (_unknown, "unexpected keys: cls.extra.weight"),
-        (_misshaped, r"cls.seq_relationship.weight has shape \[3, 32\]"),
+        (_misshaped, r"cls.seq_relationship.weight \[3, 32\] \(expected \[2, 32\]\)"),
     ],
 )
 def test_bad_head_checkpoints_fail_clearly(tmp_path, change, match):

@@ -39,7 +39,6 @@ import dataclasses
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import partial
 from itertools import pairwise
 
 import torch
@@ -48,13 +47,10 @@ from torch import nn
 
 from bertguide.checks import check_float, check_int
 from bertguide.config import BertConfig
-from bertguide.family.common import (
-    BertEncoderModel,
-    EncoderOutput,
-    MaskedLMHead,
-)
+from bertguide.family.common import BertEncoderModel, MaskedLMHead
+from bertguide.initialization import init_bert_weights
 from bertguide.masking import IGNORE_INDEX, PreTrainingCollator, check_documents, truncate_pair
-from bertguide.model import BertEncoder, BertPooler, init_bert_weights
+from bertguide.model import BertEncoder
 from bertguide.tokenizer import WordPieceTokenizer
 
 SHARING = ("all", "attention", "ffn", "none")  # what the L layers share
@@ -121,37 +117,21 @@ def shared_encoder(config: AlbertConfig) -> BertEncoder:
 
 
 class AlbertModel(BertEncoderModel):
-    """ALBERT's encoder: E-wide embeddings -> Linear(E, C) -> shared layers -> pooler."""
+    """ALBERT's encoder: E-wide embeddings -> Linear(E, C) -> shared layers -> pooler.
+
+    input_ids (B, T) -> ``BertModelOutput`` with ``pooler_output`` (B, C), the
+    tanh-pooled [CLS] vector as BERT's.
+    """
 
     def __init__(self, config: AlbertConfig) -> None:
         if not isinstance(config, AlbertConfig):
             raise TypeError(f"config must be an AlbertConfig, not {type(config).__name__}")
         super().__init__(
-            config, embedding_size=config.embedding_size, encoder=shared_encoder(config)
+            config,
+            embedding_size=config.embedding_size,
+            encoder=shared_encoder(config),
+            add_pooling_layer=True,
         )
-        self.pooler = BertPooler(config)  # tanh(dense([CLS])), as BERT's
-        self.pooler.apply(partial(init_bert_weights, std=config.initializer_range))
-
-    def forward(
-        self,
-        input_ids: torch.Tensor,
-        attention_mask: torch.Tensor | None = None,
-        token_type_ids: torch.Tensor | None = None,
-        position_ids: torch.Tensor | None = None,
-        output_attentions: bool = False,
-        output_hidden_states: bool = False,
-    ) -> EncoderOutput:
-        """input_ids (B, T) -> EncoderOutput with ``pooler_output`` (B, C)."""
-        out = super().forward(
-            input_ids,
-            attention_mask,
-            token_type_ids,
-            position_ids,
-            output_attentions,
-            output_hidden_states,
-        )
-        out.pooler_output = self.pooler(out.last_hidden_state)  # (B, C)
-        return out
 
 
 # --- parameters ------------------------------------------------------------------

@@ -1,20 +1,21 @@
-"""What the BERT variants share: BERT without its pooler, narrow embeddings, an MLM head.
+"""What the BERT variants share: narrow embeddings and an MLM head for them.
 
 Serves the chapter "The BERT family". Dimension legend: B = batch size, T = tokens,
 C = hidden size (the layers' width), E = embedding size, V = vocabulary size.
 
 Each variant of the family is a small change to ``bertguide``'s own BERT, and three
-changes recur, so they live here once:
+changes recur:
 
 * **no pooler**: ELECTRA, SpanBERT and DistilBERT never use the tanh-pooled [CLS]
-  vector, so ``BertEncoderModel`` is ``BertModel`` without it (embeddings -> L layers);
+  vector: ``BertModel(config, add_pooling_layer=False)`` leaves it out;
 * **narrow embeddings**: ALBERT (and ELECTRA's small generators) look tokens up in an
-  E-wide table and project E -> C before the first layer (``embedding_size``);
+  E-wide table and project E -> C before the first layer (``BertEncoderModel``, a
+  ``BertModel`` with ``embedding_size``);
 * **an MLM head for E-wide embeddings**: dense C -> E, GELU, LayerNorm, then scores
   against the (tied) E-wide word embeddings (``MaskedLMHead``; with E = C it computes
   what ``pretraining.BertLMPredictionHead`` computes).
 
-The layers themselves are ``bertguide.model.BertEncoder``'s, unchanged.
+The layers and the forward pass are ``bertguide.model``'s, unchanged.
 
 Left out: anything a single variant needs (see its module), and checkpoint loading
 beyond the conversions each module offers for parity tests.
@@ -23,27 +24,16 @@ beyond the conversions each module offers for parity tests.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
-from functools import partial
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bertguide.checks import check_flags, check_int
+from bertguide.checks import check_int
 from bertguide.config import BertConfig
 from bertguide.embeddings import BertEmbeddings
-from bertguide.model import BertEncoder, init_bert_weights, padding_mask
-
-
-@dataclass
-class EncoderOutput:
-    """What the family's encoders return (transformers' field names)."""
-
-    last_hidden_state: torch.Tensor  # (B, T, C): one contextual vector per token
-    pooler_output: torch.Tensor | None = None  # (B, C) for models with a pooler (ALBERT)
-    hidden_states: tuple[torch.Tensor, ...] | None = None  # L + 1 of (B, T, C); [0] = input
-    attentions: tuple[torch.Tensor, ...] | None = None  # L of (B, N, T, T)
+from bertguide.initialization import init_bert_weights
+from bertguide.model import BertEncoder, BertModel
 
 
 def embedding_config(config: BertConfig, embedding_size: int) -> BertConfig:
@@ -62,13 +52,14 @@ def embedding_config(config: BertConfig, embedding_size: int) -> BertConfig:
     )
 
 
-class BertEncoderModel(nn.Module):
-    """BERT without the pooler: embeddings (E wide), a projection E -> C, L layers.
+class BertEncoderModel(BertModel):
+    """``BertModel`` whose embedding table may be E wide, projected E -> C before the layers.
 
     ``embedding_size=None`` gives BERT's C-wide embeddings and no projection; any
     integer gives an E-wide table and an ``embeddings_project`` Linear(E, C), even
-    when E = C (ALBERT always has it). ``embeddings`` replaces the embedding layer
-    (DistilBERT's has no segment table) and ``encoder`` the stack (ALBERT shares it).
+    when E = C (ALBERT always has it). ``encoder`` replaces the stack (ALBERT shares
+    it); there is no pooler unless ``add_pooling_layer`` (ALBERT has one). The rest,
+    forward pass included, is ``BertModel``'s.
 
     >>> model = BertEncoderModel(BertConfig(hidden_size=64, num_attention_heads=4,
     ...     num_hidden_layers=2, intermediate_size=128), embedding_size=16)
@@ -81,43 +72,22 @@ class BertEncoderModel(nn.Module):
         config: BertConfig,
         *,
         embedding_size: int | None = None,
-        embeddings: nn.Module | None = None,
         encoder: BertEncoder | None = None,
+        add_pooling_layer: bool = False,
     ) -> None:
-        super().__init__()
-        if not isinstance(config, BertConfig):
-            raise TypeError(f"config must be a BertConfig, not {type(config).__name__}")
-        self.config = config
-        C = config.hidden_size
-        if embeddings is not None:
-            self.embeddings = embeddings
-        elif embedding_size is None:
-            self.embeddings = BertEmbeddings(config)  # (B, T) -> (B, T, C)
-        else:
-            self.embeddings = BertEmbeddings(embedding_config(config, embedding_size))  # E wide
-        self.embeddings_project = None if embedding_size is None else nn.Linear(embedding_size, C)
-        self.encoder = BertEncoder(config) if encoder is None else encoder
-        self.apply(partial(init_bert_weights, std=config.initializer_range))
+        embeddings = project = None
+        if embedding_size is not None:
+            embeddings = BertEmbeddings(embedding_config(config, embedding_size))  # E wide
+            project = nn.Linear(embedding_size, config.hidden_size)
+        super().__init__(config, add_pooling_layer, embeddings=embeddings, encoder=encoder)
+        self.embeddings_project = project
+        if project is not None:
+            init_bert_weights(project, config.initializer_range)
 
-    def forward(
-        self,
-        input_ids: torch.Tensor,
-        attention_mask: torch.Tensor | None = None,
-        token_type_ids: torch.Tensor | None = None,
-        position_ids: torch.Tensor | None = None,
-        output_attentions: bool = False,
-        output_hidden_states: bool = False,
-    ) -> EncoderOutput:
-        """input_ids (B, T) -> EncoderOutput; conventions as in ``BertModel.forward``."""
-        check_flags(output_attentions=output_attentions, output_hidden_states=output_hidden_states)
-        x = self.embeddings(input_ids, token_type_ids, position_ids)  # (B, T, E); checks ids
-        if self.embeddings_project is not None:
-            x = self.embeddings_project(x)  # (B, T, E) -> (B, T, C)
-        mask = padding_mask(attention_mask, input_ids, values=not self.training)  # (B,1,1,T)
-        x, hidden_states, attentions = self.encoder(
-            x, mask, output_attentions, output_hidden_states
-        )
-        return EncoderOutput(x, None, hidden_states, attentions)
+    def embed(self, input_ids, token_type_ids=None, position_ids=None) -> torch.Tensor:
+        """input_ids (B, T) -> (B, T, C): the embeddings (B, T, E), projected when E-wide."""
+        x = super().embed(input_ids, token_type_ids, position_ids)  # (B, T, E)
+        return x if self.embeddings_project is None else self.embeddings_project(x)
 
 
 class MaskedLMHead(nn.Module):
@@ -147,16 +117,8 @@ class MaskedLMHead(nn.Module):
         self.bias = nn.Parameter(torch.zeros(V, device=word_embeddings.device))
 
     def init_weights(self, std: float) -> None:
-        """BERT's initialisation of the head's own tensors; the tied decoder is left alone.
-
-        (``init_bert_weights`` cannot be applied to the whole head: it would redraw the
-        word embeddings through the tied decoder.)"""
-        with torch.no_grad():
-            self.dense.weight.normal_(0.0, std)
-            self.dense.bias.zero_()
-            self.LayerNorm.weight.fill_(1.0)
-            self.LayerNorm.bias.zero_()
-            self.bias.zero_()
+        """BERT's initialisation of the head's own tensors; the tied decoder is left alone."""
+        init_bert_weights(self, std, tied=[self.decoder.weight])
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
         """(..., C) -> (..., V)."""

@@ -48,8 +48,7 @@ from torch import nn
 
 from bertguide.checks import check_float, check_int
 from bertguide.config import BertConfig
-from bertguide.embeddings import check_ids, check_input_ids
-from bertguide.family.common import BertEncoderModel
+from bertguide.embeddings import BertEmbeddings, check_input_ids
 from bertguide.model import BertModel
 
 # --- Hinton et al.: soft targets -----------------------------------------------------
@@ -105,42 +104,15 @@ def distillation_loss(
 # --- DistilBERT ------------------------------------------------------------------------
 
 
-class DistilBertEmbeddings(nn.Module):
-    """Word + position embeddings, LayerNorm, dropout: BERT's without the segment table."""
+class DistilBertModel(BertModel):
+    """DistilBERT: BERT's embeddings without the segment table -> L ``BertLayer``s, no pooler.
+
+    ``token_type_ids`` are accepted and ignored, as DistilBERT has no segments.
+    """
 
     def __init__(self, config: BertConfig) -> None:
-        super().__init__()
-        C = config.hidden_size
-        self.word_embeddings = nn.Embedding(config.vocab_size, C, padding_idx=config.pad_token_id)
-        self.position_embeddings = nn.Embedding(config.max_position_embeddings, C)
-        self.LayerNorm = nn.LayerNorm(C, eps=config.layer_norm_eps)
-        self.dropout = nn.Dropout(config.hidden_dropout_prob)
-
-    def forward(
-        self,
-        input_ids: torch.Tensor,
-        token_type_ids: torch.Tensor | None = None,
-        position_ids: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """input_ids (B, T) -> (B, T, C). ``token_type_ids`` is accepted and ignored."""
-        check_input_ids(input_ids)
-        B, T = input_ids.shape
-        P = self.position_embeddings.num_embeddings
-        if T > P:
-            raise ValueError(f"input_ids has {T} tokens; this model reads at most {P}")
-        V = self.word_embeddings.num_embeddings
-        check_ids("input_ids", input_ids, input_ids.shape, V, "vocab_size", not self.training)
-        if position_ids is None:
-            position_ids = torch.arange(T, device=input_ids.device).expand(B, T)
-        x = self.word_embeddings(input_ids) + self.position_embeddings(position_ids)  # (B, T, C)
-        return self.dropout(self.LayerNorm(x))
-
-
-class DistilBertModel(BertEncoderModel):
-    """DistilBERT: ``DistilBertEmbeddings`` -> L ``BertLayer``s, no pooler."""
-
-    def __init__(self, config: BertConfig) -> None:
-        super().__init__(config, embeddings=DistilBertEmbeddings(config))
+        embeddings = BertEmbeddings(config, token_types=False)  # word + position only
+        super().__init__(config, add_pooling_layer=False, embeddings=embeddings)
 
 
 def distilbert_config(teacher: BertConfig, num_hidden_layers: int | None = None) -> BertConfig:

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from functools import partial
 
 import torch
 import torch.nn.functional as F
@@ -41,8 +40,8 @@ from bertguide.family.common import (
     BertEncoderModel,
     MaskedLMHead,
 )
+from bertguide.initialization import init_bert_weights
 from bertguide.masking import IGNORE_INDEX
-from bertguide.model import init_bert_weights
 
 DISCRIMINATOR_WEIGHT = 50.0  # lambda of the combined loss (Clark et al., section 3)
 ORIGINAL, REPLACED = 0, 1  # discriminator labels, as in transformers
@@ -116,8 +115,7 @@ class ElectraForPreTraining(nn.Module):
         self.config = config
         self.electra = ElectraModel(config, embedding_size)
         self.discriminator_predictions = ElectraDiscriminatorPredictions(config)
-        init = partial(init_bert_weights, std=config.initializer_range)
-        self.discriminator_predictions.apply(init)
+        init_bert_weights(self.discriminator_predictions, config.initializer_range)
 
     def forward(
         self,

@@ -20,7 +20,7 @@ its position i - s + 1 in the span, through a two-layer GELU/LayerNorm network:
     y_i = f(x_(s-1), x_(e+1), p_(i-s+1)),   loss = MLM(x_i) + SBO(y_i)
 
 so the boundary vectors must summarise the span's content. (3) No next-sentence
-prediction: single contiguous segments (``BertEncoderModel``, no pooler).
+prediction: single contiguous segments (``BertModel`` without its pooler).
 
 Choices made here: spans never overlap and never touch (one unmasked token at least
 between two spans), so both boundary tokens of a span are always visible; a span
@@ -43,10 +43,8 @@ from torch import nn
 
 from bertguide.checks import check_float, check_generator, check_int
 from bertguide.config import BertConfig
-from bertguide.family.common import (
-    BertEncoderModel,
-    MaskedLMHead,
-)
+from bertguide.family.common import MaskedLMHead
+from bertguide.initialization import init_bert_weights
 from bertguide.masking import (
     IGNORE_INDEX,
     MASK_FRACTION,
@@ -55,7 +53,7 @@ from bertguide.masking import (
     as_vocab,
     word_ids,
 )
-from bertguide.model import init_bert_weights
+from bertguide.model import BertModel
 from bertguide.tokenizer import WordPieceTokenizer
 
 GEOMETRIC_P = 0.2  # p of the span-length law
@@ -280,13 +278,12 @@ class SpanBertForPreTraining(nn.Module):
     def __init__(self, config: BertConfig) -> None:
         super().__init__()
         self.config = config
-        self.bert = BertEncoderModel(config)
+        self.bert = BertModel(config, add_pooling_layer=False)
         word_embeddings = self.bert.embeddings.word_embeddings.weight  # (V, C)
         self.mlm = MaskedLMHead(config.hidden_size, word_embeddings, config.layer_norm_eps)
         self.mlm.init_weights(config.initializer_range)
         self.sbo = SpanBoundaryHead(config, word_embeddings)
-        for module in (self.sbo.position_embeddings, self.sbo.dense1, self.sbo.dense2):
-            init_bert_weights(module, config.initializer_range)
+        init_bert_weights(self.sbo, config.initializer_range, tied=[word_embeddings])
 
     def forward(
         self,
