@@ -13,12 +13,12 @@ matrix, one tensor used twice (tied), plus a bias of its own per token. The loss
 sum of two cross-entropies, the masked LM's over the labelled positions (labels other
 than -100) and the next-sentence one over the batch, as in transformers.
 
-The (B, T, V) logits are the costliest tensor of pre-training (30,522 scores per token),
-yet only ~15 % of the positions have a label. So when ``labels`` are given, the head runs
-on the M labelled positions alone and ``prediction_logits`` has shape (M, V);
-``prediction_mask`` (B, T) says which positions they are, in row-major order. The loss is
-the same (the other positions do not enter it). ``all_logits=True`` gives the full
-(B, T, V) logits, as without labels.
+``prediction_logits`` is always (B, T, V), as transformers returns it. Those logits are
+the costliest tensor of pre-training (30,522 scores per token), yet only ~15 % of the
+positions have a label. So ``score_masked_only=True`` (with ``labels``) runs the head
+on the M labelled positions alone: their logits come as ``masked_lm_logits`` (M, V), in
+the row-major order of ``prediction_mask`` (B, T), and ``prediction_logits`` is None.
+The loss is the same (the other positions do not enter it); training is faster.
 
 Class and attribute names are those of transformers' ``BertForPreTraining``, so
 checkpoint keys name our parameters: ``bert.`` for the encoder, ``cls.predictions.*``
@@ -112,14 +112,15 @@ class BertPreTrainingHeads(nn.Module):
 class BertForPreTrainingOutput:
     """What ``BertForPreTraining`` returns (transformers' field names, and a few more)."""
 
-    prediction_logits: torch.Tensor  # (B, T, V), or (M, V) at the positions of prediction_mask
+    prediction_logits: torch.Tensor | None  # (B, T, V); None with score_masked_only
     seq_relationship_logits: torch.Tensor  # (B, 2): scores of IsNext (0) and NotNext (1)
     last_hidden_state: torch.Tensor  # (B, T, C): the encoder's output
     pooler_output: torch.Tensor  # (B, C): tanh(dense([CLS] vector))
     loss: torch.Tensor | None = None  # mlm_loss + nsp_loss (of those whose labels were given)
     mlm_loss: torch.Tensor | None = None  # mean cross-entropy over the labelled positions
     nsp_loss: torch.Tensor | None = None  # mean cross-entropy over the batch
-    prediction_mask: torch.Tensor | None = None  # (B, T) bool: rows of (M, V) logits; None
+    masked_lm_logits: torch.Tensor | None = None  # (M, V) with score_masked_only, else None
+    prediction_mask: torch.Tensor | None = None  # (B, T) bool: the rows of masked_lm_logits
     hidden_states: tuple[torch.Tensor, ...] | None = None  # L + 1 of (B, T, C)
     attentions: tuple[torch.Tensor, ...] | None = None  # L of (B, N, T, T)
 
@@ -174,29 +175,36 @@ class BertForPreTraining(nn.Module):
         next_sentence_label: torch.Tensor | None = None,
         output_attentions: bool = False,
         output_hidden_states: bool = False,
-        all_logits: bool = False,
+        score_masked_only: bool = False,
     ) -> BertForPreTrainingOutput:
         """input_ids (B, T) -> BertForPreTrainingOutput.
 
         labels (B, T): the original id at masked positions, -100 elsewhere.
         next_sentence_label (B,): 0 when B follows A, 1 when B is random. Each loss is
         computed when its labels are given and ``loss`` is their sum (transformers
-        returns a loss only when both are given). With ``labels`` the masked-LM head
-        runs on the M labelled positions only: ``prediction_logits`` is (M, V), in the
-        row-major order of ``prediction_mask`` (B, T); ``all_logits=True`` gives (B, T, V).
+        returns a loss only when both are given). ``prediction_logits`` is (B, T, V).
+        ``score_masked_only=True`` (it needs ``labels``) runs the masked-LM head on the
+        M labelled positions only, the same loss for a fraction of the work: their
+        logits are ``masked_lm_logits`` (M, V), in the row-major order of
+        ``prediction_mask`` (B, T), and ``prediction_logits`` is None.
 
         >>> config = BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2,
         ...                     num_attention_heads=2, intermediate_size=64)
-        >>> model = BertForPreTraining(config)
+        >>> model = BertForPreTraining(config).eval()  # no dropout: the same loss twice
         >>> labels = torch.tensor([[-100, 7, -100, -100]])  # predict position 1 only: M = 1
-        >>> out = model(torch.tensor([[2, 4, 9, 3]]), labels=labels,
-        ...             next_sentence_label=torch.tensor([0]))
-        >>> tuple(out.prediction_logits.shape), out.prediction_mask.tolist()  # (M, V), (B, T)
+        >>> ids, nsp = torch.tensor([[2, 4, 9, 3]]), torch.tensor([0])
+        >>> out = model(ids, labels=labels, next_sentence_label=nsp)
+        >>> tuple(out.prediction_logits.shape), bool(out.loss == out.mlm_loss + out.nsp_loss)
+        ((1, 4, 100), True)
+        >>> fast = model(ids, labels=labels, next_sentence_label=nsp, score_masked_only=True)
+        >>> tuple(fast.masked_lm_logits.shape), fast.prediction_mask.tolist()  # (M, V), (B, T)
         ((1, 100), [[False, True, False, False]])
-        >>> bool(out.loss == out.mlm_loss + out.nsp_loss)
-        True
+        >>> bool(torch.allclose(fast.loss, out.loss)), fast.prediction_logits is None
+        (True, True)
         """
-        check_bool("all_logits", all_logits)
+        check_bool("score_masked_only", score_masked_only)
+        if score_masked_only and labels is None:
+            raise ValueError("score_masked_only needs labels: they say which positions to score")
         encoded = self.bert(
             input_ids,
             attention_mask=attention_mask,
@@ -216,7 +224,7 @@ class BertForPreTraining(nn.Module):
                 f"-100 or token ids in [0, {V})",
                 lambda x: (x == IGNORE_INDEX) | ((x >= 0) & (x < V)),
             )
-            if not all_logits:
+            if score_masked_only:
                 prediction_mask = labels != IGNORE_INDEX  # (B, T)
                 sequence_output = sequence_output[prediction_mask]  # (M, C)
         if next_sentence_label is not None:
@@ -228,28 +236,29 @@ class BertForPreTraining(nn.Module):
                 lambda x: (x == 0) | (x == 1),
             )
 
-        prediction_logits, seq_relationship_logits = self.cls(
+        logits, seq_relationship_logits = self.cls(
             sequence_output, encoded.pooler_output
-        )  # (B, T, V) or (M, V); (B, 2)
+        )  # (B, T, V), or (M, V) with score_masked_only; (B, 2)
 
         mlm_loss = nsp_loss = loss = None
         if labels is not None:
             if prediction_mask is None:
-                mlm_loss = F.cross_entropy(prediction_logits.view(-1, V), labels.view(-1))
+                mlm_loss = F.cross_entropy(logits.view(-1, V), labels.view(-1))
             else:
-                mlm_loss = F.cross_entropy(prediction_logits, labels[prediction_mask])
+                mlm_loss = F.cross_entropy(logits, labels[prediction_mask])
             loss = mlm_loss
         if next_sentence_label is not None:
             nsp_loss = F.cross_entropy(seq_relationship_logits, next_sentence_label)
             loss = nsp_loss if loss is None else loss + nsp_loss
         return BertForPreTrainingOutput(
-            prediction_logits=prediction_logits,
+            prediction_logits=None if score_masked_only else logits,
             seq_relationship_logits=seq_relationship_logits,
             last_hidden_state=encoded.last_hidden_state,
             pooler_output=encoded.pooler_output,
             loss=loss,
             mlm_loss=mlm_loss,
             nsp_loss=nsp_loss,
+            masked_lm_logits=logits if score_masked_only else None,
             prediction_mask=prediction_mask,
             hidden_states=encoded.hidden_states,
             attentions=encoded.attentions,

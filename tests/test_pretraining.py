@@ -98,13 +98,13 @@ def reference(transformers, directory):
 def assert_same_outputs(ours, theirs, batch, labels, nsp):
     """Full logits, NSP logits and the loss with labels agree within ATOL."""
     with torch.no_grad():
-        mine = ours(**batch, labels=labels, next_sentence_label=nsp, all_logits=True)
+        mine = ours(**batch, labels=labels, next_sentence_label=nsp)
         expected = theirs(**batch, labels=labels, next_sentence_label=nsp)
-        sparse = ours(**batch, labels=labels, next_sentence_label=nsp)
+        sparse = ours(**batch, labels=labels, next_sentence_label=nsp, score_masked_only=True)
     B, T = batch["input_ids"].shape
     assert mine.prediction_logits.shape == expected.prediction_logits.shape
     assert mine.prediction_logits.shape == (B, T, ours.config.vocab_size)
-    assert mine.prediction_mask is None
+    assert mine.prediction_mask is None and mine.masked_lm_logits is None
     torch.testing.assert_close(
         mine.prediction_logits, expected.prediction_logits, atol=ATOL, rtol=0
     )
@@ -114,10 +114,11 @@ def assert_same_outputs(ours, theirs, batch, labels, nsp):
     torch.testing.assert_close(mine.loss, expected.loss, atol=ATOL, rtol=0)
     # the sparse (labelled positions only) path gives the same loss and the same rows
     M = int((labels != -100).sum())
-    assert sparse.prediction_logits.shape == (M, ours.config.vocab_size)
+    assert sparse.prediction_logits is None
+    assert sparse.masked_lm_logits.shape == (M, ours.config.vocab_size)
     assert torch.equal(sparse.prediction_mask, labels != -100)
     torch.testing.assert_close(
-        sparse.prediction_logits, expected.prediction_logits[labels != -100], atol=ATOL, rtol=0
+        sparse.masked_lm_logits, expected.prediction_logits[labels != -100], atol=ATOL, rtol=0
     )
     torch.testing.assert_close(sparse.loss, expected.loss, atol=ATOL, rtol=0)
 
@@ -175,7 +176,7 @@ def test_losses_match_a_hand_computation():
     V = model.config.vocab_size
     batch, labels, nsp = random_batch(V, [10, 6, 8], seed=3)
     with torch.no_grad():
-        full = model(**batch, all_logits=True).prediction_logits  # (B, T, V)
+        full = model(**batch).prediction_logits  # (B, T, V)
         out = model(**batch, labels=labels, next_sentence_label=nsp)
         only_mlm = model(**batch, labels=labels)
         only_nsp = model(**batch, next_sentence_label=nsp)
@@ -198,10 +199,10 @@ def test_sparse_and_dense_losses_have_the_same_gradients():
     model = small_model()
     batch, labels, nsp = random_batch(model.config.vocab_size, [12, 9, 5], seed=1)
     grads = []
-    for all_logits in (False, True):
+    for score_masked_only in (True, False):
         model.zero_grad()
         model(
-            **batch, labels=labels, next_sentence_label=nsp, all_logits=all_logits
+            **batch, labels=labels, next_sentence_label=nsp, score_masked_only=score_masked_only
         ).loss.backward()
         grads.append({n: p.grad.clone() for n, p in model.named_parameters()})
     sparse, dense = grads
@@ -225,6 +226,14 @@ def test_bad_labels(labels, nsp, error, match):
     ids = torch.full((2, 6), 7)
     with pytest.raises(error, match=match):
         model(ids, labels=labels, next_sentence_label=nsp)
+
+
+def test_scoring_masked_positions_only_needs_labels():
+    model = small_model()
+    with pytest.raises(ValueError, match="score_masked_only needs labels"):
+        model(torch.full((2, 6), 7), score_masked_only=True)
+    with pytest.raises(TypeError, match="score_masked_only must be a bool"):
+        model(torch.full((2, 6), 7), score_masked_only=1)
 
 
 # --- parity with transformers --------------------------------------------------------
@@ -392,8 +401,8 @@ def test_older_checkpoint_layouts_load(tmp_path):
     assert_tied(loaded)
     batch, labels, nsp = random_batch(ours.config.vocab_size, [7, 7], seed=10)
     with torch.no_grad():
-        expected = ours(**batch, labels=labels, next_sentence_label=nsp, all_logits=True)
-        got = loaded(**batch, labels=labels, next_sentence_label=nsp, all_logits=True)
+        expected = ours(**batch, labels=labels, next_sentence_label=nsp)
+        got = loaded(**batch, labels=labels, next_sentence_label=nsp)
     assert torch.equal(got.prediction_logits, expected.prediction_logits)
     assert torch.equal(got.loss, expected.loss)
 

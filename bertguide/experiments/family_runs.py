@@ -136,9 +136,12 @@ def distillation_loss_fn(student, batch, teacher, temperature: float, weights) -
     """DistilBERT's loss of one batch: w_soft soft targets + w_mlm MLM + w_cos cosine."""
     mask = batch["labels"] != IGNORE_INDEX  # (B, T)
     with torch.no_grad():
-        target = teacher(batch["input_ids"], batch["attention_mask"], labels=batch["labels"])
+        target = teacher(
+            batch["input_ids"], batch["attention_mask"], labels=batch["labels"],
+            score_masked_only=True,
+        )  # fmt: skip
     hidden, logits = student(batch["input_ids"], batch["attention_mask"], mask)
-    soft = soft_target_loss(logits, target.prediction_logits, temperature)
+    soft = soft_target_loss(logits, target.masked_lm_logits, temperature)
     hard = F.cross_entropy(logits, batch["labels"][mask])
     cosine = cosine_embedding_loss(hidden, target.last_hidden_state, batch["attention_mask"])
     w_soft, w_hard, w_cos = weights
@@ -156,15 +159,18 @@ def agreement(student, teacher, batches, temperature: float = 2.0) -> dict:
     cosines, soft = [], 0.0
     for batch in batches:
         mask = batch["labels"] != IGNORE_INDEX
-        t = teacher(batch["input_ids"], batch["attention_mask"], labels=batch["labels"])
+        t = teacher(
+            batch["input_ids"], batch["attention_mask"], labels=batch["labels"],
+            score_masked_only=True,
+        )  # fmt: skip
         hidden, logits = student(batch["input_ids"], batch["attention_mask"], mask)
         targets = batch["labels"][mask]
-        guess_s, guess_t = logits.argmax(-1), t.prediction_logits.argmax(-1)  # (M,)
+        guess_s, guess_t = logits.argmax(-1), t.masked_lm_logits.argmax(-1)  # (M,)
         same += int((guess_s == guess_t).sum())
         right_s += int((guess_s == targets).sum())
         right_t += int((guess_t == targets).sum())
         total += targets.numel()
-        soft += float(soft_target_loss(logits, t.prediction_logits, temperature)) * len(targets)
+        soft += float(soft_target_loss(logits, t.masked_lm_logits, temperature)) * len(targets)
         pooled_s = mean_pool(hidden, batch["attention_mask"])  # (B, C)
         pooled_t = mean_pool(t.last_hidden_state, batch["attention_mask"])
         cosines += F.cosine_similarity(pooled_s, pooled_t, dim=-1).tolist()

@@ -18,8 +18,8 @@ with the package's own loop (``bertguide.training.train``) on the offline corpus
 The choices of ``DEFAULT_SETTINGS``; what each is worth is measured by
 ``bertguide.experiments.ablation`` (``python -m bertguide.experiments.ablation`` prints the table):
 
-* the decoder scores the ~15 % masked positions only (``BertForPreTraining`` does that
-  when labels are given), not all B x T positions;
+* the decoder scores the ~15 % masked positions only (``BertForPreTraining`` with
+  ``score_masked_only=True``), not all B x T positions;
 * batches of pairs of similar length (``length_batches``): little padding;
 * the embeddings (and so the tied decoder) stay fixed; the heads learn 10x faster
   than the encoder (``lr_multipliers``);
@@ -318,7 +318,7 @@ def pretraining_loss(
     """MLM + NSP loss of a batch; matrix products in bfloat16 when ``bf16``; the
     decoder on the masked positions only when ``sparse`` (else on all B x T)."""
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-        return model(**batch, all_logits=not sparse).loss
+        return model(**batch, score_masked_only=sparse).loss
 
 
 def evaluate(model: nn.Module, batches: Sequence[dict]) -> dict[str, float]:
@@ -326,10 +326,11 @@ def evaluate(model: nn.Module, batches: Sequence[dict]) -> dict[str, float]:
 
     Each batch holds ``input_ids``, ``token_type_ids``, ``attention_mask``, ``labels``
     (B, T; -100 where nothing is predicted) and ``next_sentence_label`` (B,). The model
-    is called with the whole batch and must return ``prediction_logits`` (M, V) at the
-    positions of ``prediction_mask``, or (B, T, V) (as transformers' does), and
-    ``seq_relationship_logits`` (B, 2). A prediction is right when its highest score is
-    the label's. Call it under ``torch.no_grad()`` in eval mode (``train`` does).
+    is called with the whole batch and must return ``prediction_logits`` (B, T, V) (as
+    transformers' does; ``BertForPreTraining`` is asked for ``masked_lm_logits`` at the
+    masked positions only, which is faster) and ``seq_relationship_logits`` (B, 2). A
+    prediction is right when its highest score is the label's. Call it under
+    ``torch.no_grad()`` in eval mode (``train`` does).
 
     >>> evaluate(model, heldout_batches(tok, DEFAULT_SETTINGS))
     {'mlm_accuracy': 0.41, 'nsp_accuracy': 0.93, 'mlm_loss': 3.2}     # e.g.
@@ -337,13 +338,14 @@ def evaluate(model: nn.Module, batches: Sequence[dict]) -> dict[str, float]:
     correct = masked = nsp_correct = pairs = 0
     loss_sum = 0.0
     for batch in batches:
-        output = model(**batch)
         labels = batch["labels"]  # (B, T)
-        logits = output.prediction_logits  # (M, V) or (B, T, V)
-        where = getattr(output, "prediction_mask", None)
-        if where is None:
+        if isinstance(model, BertForPreTraining):
+            output = model(**batch, score_masked_only=True)
+            logits, where = output.masked_lm_logits, output.prediction_mask  # (M, V), (B, T)
+        else:
+            output = model(**batch)
             where = labels != IGNORE_INDEX  # (B, T)
-            logits = logits[where]  # (M, V)
+            logits = output.prediction_logits[where]  # (M, V)
         targets = labels[where]  # (M,)
         correct += int((logits.argmax(dim=-1) == targets).sum())
         masked += targets.numel()

@@ -71,8 +71,8 @@ def decisions(model, batches) -> dict[str, list]:
     model.eval()
     with torch.no_grad():
         for batch in batches:
-            output = model(**batch)
-            logits = output.prediction_logits  # (M, V) at the masked positions
+            output = model(**batch, score_masked_only=True)
+            logits = output.masked_lm_logits  # (M, V) at the masked positions
             top5 += logits.topk(5, dim=-1).indices.tolist()
             is_next += output.seq_relationship_logits.argmax(-1).tolist()
     return {"top5": top5, "next_sentence": is_next}

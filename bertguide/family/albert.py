@@ -345,12 +345,13 @@ class SentenceOrderCollator(PreTrainingCollator):
 
 @dataclass
 class AlbertForPreTrainingOutput:
-    prediction_logits: torch.Tensor  # (B, T, V), or (M, V) at the labelled positions
+    prediction_logits: torch.Tensor | None  # (B, T, V); None with score_masked_only
     sop_logits: torch.Tensor  # (B, 2): in order (0), swapped (1)
     loss: torch.Tensor | None = None  # mlm_loss + sop_loss (of those whose labels were given)
     mlm_loss: torch.Tensor | None = None
     sop_loss: torch.Tensor | None = None
-    prediction_mask: torch.Tensor | None = None  # (B, T) bool: the rows of (M, V) logits
+    masked_lm_logits: torch.Tensor | None = None  # (M, V) with score_masked_only, else None
+    prediction_mask: torch.Tensor | None = None  # (B, T) bool: the rows of masked_lm_logits
 
 
 class AlbertForPreTraining(nn.Module):
@@ -374,29 +375,33 @@ class AlbertForPreTraining(nn.Module):
         token_type_ids: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
         sentence_order_label: torch.Tensor | None = None,
+        score_masked_only: bool = False,
     ) -> AlbertForPreTrainingOutput:
-        """input_ids (B, T) -> logits and losses; labels (B, T) as for BertForPreTraining.
-
-        With ``labels`` the MLM head runs on the M labelled positions only ((M, V)).
-        """
+        """input_ids (B, T) -> logits and losses; labels (B, T) and ``score_masked_only``
+        as for ``BertForPreTraining`` (the MLM head on the M labelled positions only)."""
+        if score_masked_only and labels is None:
+            raise ValueError("score_masked_only needs labels: they say which positions to score")
         out = self.albert(input_ids, attention_mask, token_type_ids)
         hidden, mask = out.last_hidden_state, None  # (B, T, C)
-        if labels is not None:
+        if score_masked_only:
             mask = labels != IGNORE_INDEX  # (B, T)
             hidden = hidden[mask]  # (M, C)
-        logits = self.predictions(hidden)  # (B, T, V) or (M, V)
+        logits = self.predictions(hidden)  # (B, T, V), or (M, V) with score_masked_only
         sop_logits = self.sop_classifier(out.pooler_output)  # (B, 2)
         mlm_loss = sop_loss = None
-        if labels is not None:
+        if labels is not None and mask is not None:
             mlm_loss = F.cross_entropy(logits, labels[mask])
+        elif labels is not None:
+            mlm_loss = F.cross_entropy(logits.flatten(0, 1), labels.flatten())
         if sentence_order_label is not None:
             sop_loss = F.cross_entropy(sop_logits, sentence_order_label)
         losses = [x for x in (mlm_loss, sop_loss) if x is not None]
         return AlbertForPreTrainingOutput(
-            prediction_logits=logits,
+            prediction_logits=None if score_masked_only else logits,
             sop_logits=sop_logits,
             loss=sum(losses) if losses else None,
             mlm_loss=mlm_loss,
             sop_loss=sop_loss,
+            masked_lm_logits=logits if score_masked_only else None,
             prediction_mask=mask,
         )

@@ -264,13 +264,15 @@ def mlm_only_loss(model, batch: Mapping[str, torch.Tensor]) -> torch.Tensor:
     >>> batch = PreTrainingCollator(tok, generator=torch.Generator().manual_seed(0))([example])
     >>> loss = mlm_only_loss(model, batch)  # as train(..., loss_fn=mlm_only_loss) calls it
     >>> loss.backward()
-    >>> bool(loss == model(**batch).mlm_loss), model.cls.seq_relationship.weight.grad is None
-    (True, True)
+    >>> bool(torch.allclose(loss, model(**batch).mlm_loss))  # the same loss, less work
+    True
+    >>> model.cls.seq_relationship.weight.grad is None
+    True
     """
     if not isinstance(batch, Mapping) or "labels" not in batch:
         raise ValueError("batch must be a dict with 'labels' (the masked-LM targets)")
     inputs = {k: v for k, v in batch.items() if k != "next_sentence_label"}
-    return model(**inputs).loss
+    return model(**inputs, score_masked_only=True).loss  # the decoder on masked tokens
 
 
 def large_batch_config(
