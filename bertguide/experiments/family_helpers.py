@@ -88,9 +88,11 @@ def mlm_accuracy(model: BertForPreTraining, batches: list[dict]) -> float:
     right = total = 0
     for batch in batches:
         out = model(
-            batch["input_ids"], batch["attention_mask"], labels=batch["labels"],
+            batch["input_ids"],
+            batch["attention_mask"],
+            labels=batch["labels"],
             score_masked_only=True,
-        )  # fmt: skip
+        )
         targets = batch["labels"][out.prediction_mask]  # (M,)
         right += int((out.masked_lm_logits.argmax(-1) == targets).sum())
         total += targets.numel()

@@ -137,9 +137,11 @@ def distillation_loss_fn(student, batch, teacher, temperature: float, weights) -
     mask = batch["labels"] != IGNORE_INDEX  # (B, T)
     with torch.no_grad():
         target = teacher(
-            batch["input_ids"], batch["attention_mask"], labels=batch["labels"],
+            batch["input_ids"],
+            batch["attention_mask"],
+            labels=batch["labels"],
             score_masked_only=True,
-        )  # fmt: skip
+        )
     hidden, logits = student(batch["input_ids"], batch["attention_mask"], mask)
     soft = soft_target_loss(logits, target.masked_lm_logits, temperature)
     hard = F.cross_entropy(logits, batch["labels"][mask])
@@ -160,9 +162,11 @@ def agreement(student, teacher, batches, temperature: float = 2.0) -> dict:
     for batch in batches:
         mask = batch["labels"] != IGNORE_INDEX
         t = teacher(
-            batch["input_ids"], batch["attention_mask"], labels=batch["labels"],
+            batch["input_ids"],
+            batch["attention_mask"],
+            labels=batch["labels"],
             score_masked_only=True,
-        )  # fmt: skip
+        )
         hidden, logits = student(batch["input_ids"], batch["attention_mask"], mask)
         targets = batch["labels"][mask]
         guess_s, guess_t = logits.argmax(-1), t.masked_lm_logits.argmax(-1)  # (M,)
