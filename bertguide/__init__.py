@@ -41,8 +41,9 @@ Visualising attention                    ``analysis.attention_maps``,
 Playground: your own sentence            ``export.playground``,
                                          ``export.playground_heads``,
                                          ``figures.playground``
-Pre-training: MLM and NSP                ``masking``, ``pretraining``, ``training``,
-                                         ``probing``, ``experiments.restoring``,
+Pre-training: MLM and NSP                ``masking``, ``pretraining``, ``inference``,
+                                         ``training``, ``probing``,
+                                         ``experiments.restoring``,
                                          ``experiments.ablation``,
                                          ``experiments.reference_run``,
                                          ``figures.pretraining``
@@ -110,6 +111,7 @@ from bertguide.finetuning import (
     BertForSequenceClassification,
     BertForTokenClassification,
 )
+from bertguide.inference import fill_mask, next_sentence
 from bertguide.masking import mask_tokens
 from bertguide.model import (
     BertEncoder,
@@ -129,7 +131,7 @@ from bertguide.pretrained import (
     resolve,
     verify_default,
 )
-from bertguide.pretraining import BertForPreTraining, fill_mask, next_sentence
+from bertguide.pretraining import BertForPreTraining
 from bertguide.tokenizer import TokenizationSteps, WordPieceTokenizer
 from bertguide.training import TrainingConfig, TrainingHistory, train
 from bertguide.version import __version__

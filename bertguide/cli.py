@@ -37,14 +37,10 @@ from bertguide import figures, pretrained
 from bertguide.analysis.attention_maps import get_attention
 from bertguide.export.views import attention_view
 from bertguide.figures.attention_maps import plot_attention
+from bertguide.inference import default_pretraining_model, fill_mask, next_sentence
 from bertguide.model import BertModel
 from bertguide.pretrained import PretrainedModelError
-from bertguide.pretraining import (
-    BertForPreTraining,
-    default_pretraining_model,
-    fill_mask,
-    next_sentence,
-)
+from bertguide.pretraining import BertForPreTraining
 from bertguide.tokenizer import WordPieceTokenizer
 from bertguide.version import __version__
 

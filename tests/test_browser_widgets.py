@@ -35,8 +35,9 @@ import torch
 from bertguide.experiments import restoring
 from bertguide.export import playground as pg
 from bertguide.export import playground_heads as ph
+from bertguide.inference import fill_mask, next_sentence
 from bertguide.model import BertModel
-from bertguide.pretraining import BertForPreTraining, fill_mask, next_sentence
+from bertguide.pretraining import BertForPreTraining
 from bertguide.tokenizer import WordPieceTokenizer
 
 ROOT = Path(__file__).resolve().parent.parent

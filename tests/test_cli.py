@@ -158,7 +158,8 @@ def pretraining_dir(tmp_path_factory) -> Path:
 
 
 def test_fill_mask_and_next_sentence_with_a_local_model(capsys, pretraining_dir: Path):
-    from bertguide.pretraining import BertForPreTraining, fill_mask, next_sentence
+    from bertguide.inference import fill_mask, next_sentence
+    from bertguide.pretraining import BertForPreTraining
 
     model = BertForPreTraining.from_pretrained(pretraining_dir)
     code, out, _ = run_main(

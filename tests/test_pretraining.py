@@ -14,9 +14,10 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from bertguide.config import BertConfig
+from bertguide.inference import fill_mask, next_sentence
 from bertguide.initialization import init_bert_weights
 from bertguide.model import BertModel, count_parameters
-from bertguide.pretraining import BertForPreTraining, fill_mask, next_sentence
+from bertguide.pretraining import BertForPreTraining
 from bertguide.tokenizer import SPECIAL_TOKENS, WordPieceTokenizer
 
 ATOL = 1e-5

@@ -79,7 +79,7 @@ def cloze_scores(model, tokenizer=None, items: Sequence[tuple[str, str, str]] = 
     >>> round(scores["top5"] * len(CLOZE))  # sentences with the word in its top five
     15
     """
-    from bertguide.pretraining import fill_mask
+    from bertguide.inference import fill_mask
 
     if not items:
         raise ValueError("items is empty: no cloze sentence to score")

@@ -59,8 +59,9 @@ from torch import nn
 
 from bertguide.config import BertConfig
 from bertguide.corpus import CORPORA, sentence_documents
+from bertguide.inference import shipped_restored_model
 from bertguide.masking import IGNORE_INDEX, PreTrainingCollator, make_nsp_pairs, mask_examples
-from bertguide.pretraining import BertForPreTraining, shipped_restored_model
+from bertguide.pretraining import BertForPreTraining
 from bertguide.tokenizer import WordPieceTokenizer
 from bertguide.training import TrainingConfig, TrainingHistory, train
 

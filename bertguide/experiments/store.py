@@ -37,8 +37,8 @@ from typing import Any
 
 from bertguide.experiments.cache import cache_root, cached_run, read_report
 from bertguide.experiments.registry import Run, get_run
+from bertguide.inference import SHIPPED as DATA
 from bertguide.pretrained import EXPECTED_SHA256
-from bertguide.pretraining import SHIPPED as DATA  # the package's data folder, named once
 from bertguide.probing import active_probe
 
 SHIPPED = DATA / "runs"

@@ -22,12 +22,12 @@ from pathlib import Path
 import torch
 
 from bertguide.experiments.store import DATA, shipped_record
-from bertguide.pretrained import sha256_file
-from bertguide.pretraining import (
+from bertguide.inference import (
     embedded_with_fresh_heads,
     read_shipped_weights,
     shipped_restored_model,
 )
+from bertguide.pretrained import sha256_file
 
 read_checked = read_shipped_weights  # the one hash-checked reader, the library's
 
@@ -59,7 +59,7 @@ def difference(model, base) -> dict[str, torch.Tensor]:
 
 
 def load_restored():
-    """The restored model that ships (``bertguide.pretraining.shipped_restored_model``)."""
+    """The restored model that ships (``bertguide.inference.shipped_restored_model``)."""
     return shipped_restored_model()
 
 

@@ -60,13 +60,9 @@ from bertguide.export.playground import (
     require_module,
     session,
 )
+from bertguide.inference import fill_mask, next_sentence, shipped_restored_model
 from bertguide.pretrained import sha256_file
-from bertguide.pretraining import (
-    BertForPreTraining,
-    fill_mask,
-    next_sentence,
-    shipped_restored_model,
-)
+from bertguide.pretraining import BertForPreTraining
 from bertguide.tokenizer import WordPieceTokenizer
 
 HEADS_MODEL_FILE = "playground-heads.onnx"
@@ -303,7 +299,7 @@ def compare_heads(
 def export_heads(out_dir: str | Path, model: BertForPreTraining | None = None) -> dict:
     """Write ``playground-heads.onnx`` (int8 weights) and ``playground-heads.json`` into
     ``out_dir``, for ``model`` (None = the restored model that ships with the package,
-    ``bertguide.pretraining.shipped_restored_model()``).
+    ``bertguide.inference.shipped_restored_model()``).
 
     Raises RuntimeError, and writes nothing, if the int8 file's top-1 token differs from
     PyTorch's at any [MASK] of ``FILL_MASK_TEXTS`` or its P(IsNext) by more than

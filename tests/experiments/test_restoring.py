@@ -19,12 +19,8 @@ import torch
 from torch import nn
 
 from bertguide.experiments import ablation, cache, restoring
-from bertguide.pretraining import (
-    BertForPreTraining,
-    default_pretraining_model,
-    fill_mask,
-    next_sentence,
-)
+from bertguide.inference import default_pretraining_model, fill_mask, next_sentence
+from bertguide.pretraining import BertForPreTraining
 from bertguide.tokenizer import WordPieceTokenizer
 
 TINY = restoring.RestoringSettings(

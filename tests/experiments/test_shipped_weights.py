@@ -25,7 +25,7 @@ def test_the_restored_weights_are_small_and_hash_checked():
 
 
 def test_a_damaged_weights_file_is_refused(monkeypatch, tmp_path):
-    from bertguide import pretraining
+    from bertguide import inference
 
     (tmp_path / "weights").mkdir()
     (tmp_path / "runs").mkdir()
@@ -33,7 +33,7 @@ def test_a_damaged_weights_file_is_refused(monkeypatch, tmp_path):
     damaged.write_bytes(weights.weights_path("restored-heads").read_bytes()[:-1] + b"\0")
     record = store.shipped_path("restored-heads")
     (tmp_path / "runs" / record.name).write_text(record.read_text())
-    monkeypatch.setattr(pretraining, "SHIPPED", tmp_path)
+    monkeypatch.setattr(inference, "SHIPPED", tmp_path)
     with pytest.raises(ValueError, match=r"restored-heads\.safetensors has SHA-256 .* reinstall"):
         weights.read_checked("restored-heads")
 

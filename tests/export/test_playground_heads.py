@@ -20,7 +20,8 @@ from bertguide import figures
 from bertguide.config import BertConfig
 from bertguide.export import playground_heads as ph
 from bertguide.export.playground import int8_weights, session
-from bertguide.pretraining import BertForPreTraining, fill_mask, next_sentence
+from bertguide.inference import fill_mask, next_sentence
+from bertguide.pretraining import BertForPreTraining
 from bertguide.tokenizer import WordPieceTokenizer
 
 onnx = pytest.importorskip("onnx")
