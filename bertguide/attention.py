@@ -104,8 +104,7 @@ class BertSelfAttention(nn.Module):
 
     (B, T, C) -> (B, T, C), and with ``output_attentions`` the weights (B, N, T, T).
 
-    >>> config = BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2,
-    ...                     num_attention_heads=4, intermediate_size=64)
+    >>> config = BertConfig.tiny()
     >>> y, weights = BertSelfAttention(config)(torch.randn(2, 5, 32), output_attentions=True)
     >>> tuple(y.shape), tuple(weights.shape)  # (B, T, C), (B, N, T, T)
     ((2, 5, 32), (2, 4, 5, 5))
@@ -172,8 +171,7 @@ class BertSelfOutput(DenseResidualNorm):
 
     heads (B, T, C) and the sub-layer's input (B, T, C) -> (B, T, C).
 
-    >>> config = BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2,
-    ...                     num_attention_heads=4, intermediate_size=64)
+    >>> config = BertConfig.tiny()
     >>> x = torch.randn(2, 5, 32)
     >>> tuple(BertSelfOutput(config)(x, x).shape)
     (2, 5, 32)
@@ -188,8 +186,7 @@ class BertAttention(nn.Module):
 
     (B, T, C) -> (B, T, C), and the weights (B, N, T, T) or None.
 
-    >>> config = BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2,
-    ...                     num_attention_heads=4, intermediate_size=64)
+    >>> config = BertConfig.tiny()
     >>> y, weights = BertAttention(config)(torch.randn(2, 5, 32))
     >>> tuple(y.shape), weights is None
     ((2, 5, 32), True)

@@ -105,8 +105,7 @@ def tied_keys(model: nn.Module) -> dict[str, str]:
 
     >>> from bertguide.pretraining import BertForPreTraining
     >>> with torch.device("meta"):
-    ...     model = BertForPreTraining(BertConfig(vocab_size=100, hidden_size=32,
-    ...         num_hidden_layers=1, num_attention_heads=2, intermediate_size=64))
+    ...     model = BertForPreTraining(BertConfig.tiny(num_hidden_layers=1))
     >>> tied_keys(model)
     {'cls.predictions.decoder.weight': 'bert.embeddings.word_embeddings.weight'}
     """

@@ -167,6 +167,23 @@ class BertConfig:
         )
         return cls(**{**sizes, **overrides})
 
+    @classmethod
+    def tiny(cls, **overrides: Any) -> BertConfig:
+        """A toy BERT for examples and tests: 2 layers, 32 wide, 4 heads, feed-forward 64,
+        a 100-token vocabulary. It computes in milliseconds and knows nothing.
+
+        >>> BertConfig.tiny().hidden_size, BertConfig.tiny(num_attention_heads=2).head_size
+        (32, 16)
+        """
+        sizes = dict(
+            vocab_size=100,
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            intermediate_size=64,
+        )
+        return cls(**{**sizes, **overrides})
+
     # --- dictionaries and Hugging Face config.json ---------------------------
 
     @classmethod

@@ -77,8 +77,7 @@ class BertEmbeddings(nn.Module):
     ``token_types=False`` builds no segment table (DistilBERT): ``token_type_ids`` are
     then accepted and ignored.
 
-    >>> config = BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2,
-    ...                     num_attention_heads=4, intermediate_size=64)
+    >>> config = BertConfig.tiny()
     >>> tuple(BertEmbeddings(config)(torch.tensor([[2, 7, 3]])).shape)
     (1, 3, 32)
     """

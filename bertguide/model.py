@@ -51,8 +51,7 @@ class BertIntermediate(nn.Module):
 
     (B, T, C) -> (B, T, I).
 
-    >>> config = BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2,
-    ...                     num_attention_heads=4, intermediate_size=64)
+    >>> config = BertConfig.tiny()
     >>> tuple(BertIntermediate(config)(torch.randn(2, 5, 32)).shape)  # I = 64
     (2, 5, 64)
     """
@@ -71,8 +70,7 @@ class BertOutput(DenseResidualNorm):
 
     (B, T, I) and the sub-layer's input (B, T, C) -> (B, T, C).
 
-    >>> config = BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2,
-    ...                     num_attention_heads=4, intermediate_size=64)
+    >>> config = BertConfig.tiny()
     >>> tuple(BertOutput(config)(torch.randn(2, 5, 64), torch.randn(2, 5, 32)).shape)
     (2, 5, 32)
     """
@@ -86,8 +84,7 @@ class BertLayer(nn.Module):
 
     (B, T, C) -> (B, T, C), and the weights (B, N, T, T) or None.
 
-    >>> config = BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2,
-    ...                     num_attention_heads=4, intermediate_size=64)
+    >>> config = BertConfig.tiny()
     >>> y, weights = BertLayer(config)(torch.randn(2, 5, 32), output_attentions=True)
     >>> tuple(y.shape), tuple(weights.shape)
     ((2, 5, 32), (2, 4, 5, 5))
@@ -115,8 +112,7 @@ class BertEncoder(nn.Module):
 
     (B, T, C) -> (B, T, C), plus L + 1 hidden states and L attention maps when asked.
 
-    >>> config = BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2,
-    ...                     num_attention_heads=4, intermediate_size=64)
+    >>> config = BertConfig.tiny()
     >>> x, hidden, weights = BertEncoder(config)(
     ...     torch.randn(2, 5, 32), output_attentions=True, output_hidden_states=True
     ... )
@@ -156,8 +152,7 @@ class BertPooler(nn.Module):
 
     (B, T, C) -> (B, C), each value in (-1, 1).
 
-    >>> config = BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2,
-    ...                     num_attention_heads=4, intermediate_size=64)
+    >>> config = BertConfig.tiny()
     >>> pooled = BertPooler(config)(torch.randn(2, 5, 32))
     >>> tuple(pooled.shape), bool(pooled.abs().max() < 1)
     ((2, 32), True)
@@ -191,8 +186,7 @@ def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tenso
 class BertModelOutput:
     """What ``BertModel`` returns (field names as in transformers).
 
-    >>> config = BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2,
-    ...                     num_attention_heads=4, intermediate_size=64)
+    >>> config = BertConfig.tiny()
     >>> out = BertModel(config)(torch.tensor([[2, 7, 3]]), output_hidden_states=True)
     >>> tuple(out.last_hidden_state.shape), tuple(out.pooler_output.shape)  # (B, T, C), (B, C)
     ((1, 3, 32), (1, 32))

@@ -133,8 +133,7 @@ class BertForPreTraining(nn.Module):
 
     The masked-LM head's decoder is the word-embedding matrix itself (tied).
 
-    >>> config = BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2,
-    ...                     num_attention_heads=2, intermediate_size=64)
+    >>> config = BertConfig.tiny(num_attention_heads=2)
     >>> model = BertForPreTraining(config)
     >>> model.cls.predictions.decoder.weight is model.bert.embeddings.word_embeddings.weight
     True
@@ -182,8 +181,7 @@ class BertForPreTraining(nn.Module):
         logits are ``masked_lm_logits`` (M, V), in the row-major order of
         ``prediction_mask`` (B, T), and ``prediction_logits`` is None.
 
-        >>> config = BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2,
-        ...                     num_attention_heads=2, intermediate_size=64)
+        >>> config = BertConfig.tiny(num_attention_heads=2)
         >>> model = BertForPreTraining(config).eval()  # no dropout: the same loss twice
         >>> labels = torch.tensor([[-100, 7, -100, -100]])  # predict position 1 only: M = 1
         >>> ids, nsp = torch.tensor([[2, 4, 9, 3]]), torch.tensor([0])

@@ -31,12 +31,8 @@ LENGTH = 8  # tokens per sequence (T), [CLS] included
 
 def tiny_bert_config(dropout: float = 0.1) -> BertConfig:
     """A 2-layer, 32-wide BERT over a 50-token vocabulary."""
-    return BertConfig(
+    return BertConfig.tiny(
         vocab_size=50,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        intermediate_size=64,
         max_position_embeddings=32,
         hidden_dropout_prob=dropout,
         attention_probs_dropout_prob=dropout,

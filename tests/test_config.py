@@ -113,13 +113,13 @@ def test_from_dict_needs_a_dict():
 
 
 def test_dict_round_trip():
-    config = BertConfig(vocab_size=99, hidden_size=32, num_attention_heads=4, type_vocab_size=3)
+    config = BertConfig.tiny(vocab_size=99, type_vocab_size=3)
     assert BertConfig.from_dict(config.to_dict()) == config
     assert json.loads(json.dumps(config.to_dict())) == config.to_dict()
 
 
 def test_save_pretrained_round_trip_and_transformers_reads_it(tmp_path):
-    config = BertConfig(vocab_size=99, hidden_size=32, num_attention_heads=4, layer_norm_eps=1e-6)
+    config = BertConfig.tiny(vocab_size=99, layer_norm_eps=1e-6)
     config.save_pretrained(tmp_path)
     assert BertConfig.from_pretrained(tmp_path) == config
     hf = transformers.BertConfig.from_pretrained(tmp_path)

@@ -217,10 +217,7 @@ def test_parameter_counts_equal_transformers_on_meta(make, expected):
 
 def test_save_pretrained_loads_in_transformers(tmp_path):
     torch.manual_seed(3)
-    config = bg.BertConfig(
-        vocab_size=300, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-        intermediate_size=64, max_position_embeddings=30, type_vocab_size=2,
-    )  # fmt: skip
+    config = bg.BertConfig.tiny(vocab_size=300, max_position_embeddings=30, type_vocab_size=2)
     ours = bg.BertModel(config).eval()
     with torch.no_grad():
         for parameter in ours.parameters():
@@ -307,19 +304,27 @@ def small_checkpoint(tmp_path):
 @pytest.mark.parametrize(
     ("change", "words"),
     [
-        (lambda s, c: s.pop("encoder.layer.0.attention.self.key.weight"), "missing keys: "
-         "encoder.layer.0.attention.self.key.weight"),
-        (lambda s, c: s.update({"encoder.layer.1.output.dense.weight": torch.zeros(3)}),
-         "unexpected keys: encoder.layer.1.output.dense.weight"),
-        (lambda s, c: s.update({"pooler.dense.bias": torch.zeros(17)}),
-         r"mis-shaped tensors: pooler.dense.bias \[17\] \(expected \[16\]\)"),
+        (
+            lambda s, c: s.pop("encoder.layer.0.attention.self.key.weight"),
+            "missing keys: encoder.layer.0.attention.self.key.weight",
+        ),
+        (
+            lambda s, c: s.update({"encoder.layer.1.output.dense.weight": torch.zeros(3)}),
+            "unexpected keys: encoder.layer.1.output.dense.weight",
+        ),
+        (
+            lambda s, c: s.update({"pooler.dense.bias": torch.zeros(17)}),
+            r"mis-shaped tensors: pooler.dense.bias \[17\] \(expected \[16\]\)",
+        ),
         (lambda s, c: c.update({"vocab_size": 51}), "embeddings.word_embeddings.weight"),
         (lambda s, c: c.update({"num_hidden_layers": 2}), "missing keys: encoder.layer.1"),
-        (lambda s, c: s.update({"bert.pooler.dense.bias": s["pooler.dense.bias"].clone()}),
-         "two tensors"),
+        (
+            lambda s, c: s.update({"bert.pooler.dense.bias": s["pooler.dense.bias"].clone()}),
+            "two tensors",
+        ),
     ],
     ids=["missing", "unexpected", "misshaped", "config-vocab", "config-layers", "duplicate"],
-)  # fmt: skip
+)
 def test_checkpoints_that_do_not_fit_are_named(small_checkpoint, tmp_path, change, words):
     state, config_dict = small_checkpoint
     change(state, config_dict)

@@ -189,8 +189,7 @@ def convert_hf_distilbert_state_dict(state_dict: dict[str, torch.Tensor]) -> dic
     >>> import transformers
     >>> hf = transformers.DistilBertModel(transformers.DistilBertConfig(
     ...     vocab_size=100, dim=32, n_layers=2, n_heads=2, hidden_dim=64))
-    >>> student = DistilBertModel(BertConfig(vocab_size=100, hidden_size=32,
-    ...     num_hidden_layers=2, num_attention_heads=2, intermediate_size=64))
+    >>> student = DistilBertModel(BertConfig.tiny(num_attention_heads=2))
     >>> student.load_state_dict(convert_hf_distilbert_state_dict(hf.state_dict()))
     <All keys matched successfully>
     >>> ids = torch.tensor([[2, 15, 7, 3]])
@@ -262,10 +261,9 @@ class TinyBertLoss(nn.Module):
     Called with the student's and teacher's ``output_hidden_states=True,
     output_attentions=True`` outputs. Attention matrices need as many heads in both.
 
-    >>> student = BertModel(BertConfig(vocab_size=100, hidden_size=16, num_hidden_layers=2,
-    ...                                num_attention_heads=2, intermediate_size=32))
-    >>> teacher = BertModel(BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=4,
-    ...                                num_attention_heads=2, intermediate_size=64))
+    >>> student = BertModel(BertConfig.tiny(hidden_size=16, num_attention_heads=2,
+    ...                                     intermediate_size=32))
+    >>> teacher = BertModel(BertConfig.tiny(num_hidden_layers=4, num_attention_heads=2))
     >>> loss_fn = TinyBertLoss(student.config, teacher.config)  # W_e, W_h train too
     >>> loss_fn.layer_map  # student layer m reads teacher layer 2m
     [0, 2, 4]

@@ -53,8 +53,7 @@ class ElectraModel(BertEncoderModel):
     input_ids (B, T) -> ``last_hidden_state`` (B, T, C); the generator's and the
     discriminator's body alike.
 
-    >>> config = BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2,
-    ...                     num_attention_heads=4, intermediate_size=64)
+    >>> config = BertConfig.tiny()
     >>> model = ElectraModel(config, embedding_size=16)  # E = 16, projected to C = 32
     >>> tuple(model.embeddings.word_embeddings.weight.shape)  # (V, E)
     (100, 16)
@@ -233,8 +232,7 @@ class ElectraGeneratorDiscriminator(nn.Module):
     ``labels``) and returns an ``ElectraOutput`` whose ``loss`` goes to ``train``.
     Samples are drawn with ``sampling_generator`` (seed it for repeatable corruption).
 
-    >>> config = BertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2,
-    ...                     num_attention_heads=4, intermediate_size=64)
+    >>> config = BertConfig.tiny()
     >>> model = ElectraGeneratorDiscriminator(
     ...     config, sampling_generator=torch.Generator().manual_seed(0)
     ... )

@@ -34,13 +34,8 @@ def tiny_dir(tmp_path_factory, tok):
     """A 1-layer, 32-wide BERT in the Hugging Face format, with the embedded vocabulary."""
     folder = tmp_path_factory.mktemp("tiny-bert")
     torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=len(tok),
-        hidden_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=64,
+    config = BertConfig.tiny(
+        vocab_size=len(tok), num_hidden_layers=1, num_attention_heads=2, max_position_embeddings=64
     )
     BertModel(config).save_pretrained(folder)
     tok.save_vocabulary(folder)

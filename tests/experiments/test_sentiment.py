@@ -31,13 +31,8 @@ def tok():
 @pytest.fixture(scope="module")
 def encoder(tok):
     torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=len(tok),
-        hidden_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=128,
+    config = BertConfig.tiny(
+        vocab_size=len(tok), num_hidden_layers=1, num_attention_heads=2, max_position_embeddings=128
     )
     return BertModel(config).eval()
 

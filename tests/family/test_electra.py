@@ -20,14 +20,7 @@ from bertguide.family.electra import (
 from bertguide.masking import PreTrainingCollator, make_nsp_pairs
 from bertguide.tokenizer import WordPieceTokenizer
 
-SMALL = BertConfig(
-    vocab_size=30522,
-    hidden_size=32,
-    num_hidden_layers=2,
-    num_attention_heads=4,
-    intermediate_size=64,
-    max_position_embeddings=64,
-)
+SMALL = BertConfig.tiny(vocab_size=30522, max_position_embeddings=64)
 
 
 @pytest.fixture(scope="module")

@@ -141,14 +141,7 @@ def test_pipelines_feed_the_collator(packed, tok):
 
 
 def test_mlm_only_loss_drops_next_sentence_prediction(documents, tok):
-    config = BertConfig(
-        vocab_size=len(tok),
-        hidden_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=4,
-        intermediate_size=64,
-        max_position_embeddings=64,
-    )
+    config = BertConfig.tiny(vocab_size=len(tok), num_hidden_layers=1, max_position_embeddings=64)
     torch.manual_seed(0)
     model = BertForPreTraining(config).eval()  # no dropout: two calls, one result
     pairs = make_nsp_pairs(documents[:4], tok, max_length=32)

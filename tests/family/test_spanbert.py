@@ -179,14 +179,7 @@ def test_spanbert_loss_is_mlm_plus_sbo(batch, tok):
     vocab = MaskingVocab.from_tokenizer(tok)
     masking = span_mask(ids, vocab, attention_mask=attention, generator=torch.Generator())
     torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=len(tok),
-        hidden_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=4,
-        intermediate_size=64,
-        max_position_embeddings=64,
-    )
+    config = BertConfig.tiny(vocab_size=len(tok), num_hidden_layers=1, max_position_embeddings=64)
     model = SpanBertForPreTraining(config).eval()
     out = model(masking.input_ids, attention, masking.labels, masking.span_boundaries)
     targets = masking.labels[masking.labels != -100]
