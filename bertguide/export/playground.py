@@ -151,6 +151,39 @@ class BertForExport(nn.Module):
         return (last, *hidden, *attentions)
 
 
+def trace_to_onnx(wrapper: nn.Module, example: tuple, path: Path, outputs, dynamic) -> None:
+    """Trace ``wrapper`` on ``example`` into the ONNX file ``path`` (opset ``OPSET``,
+    inputs ``INPUT_NAMES``, the given output names and dynamic axes)."""
+    with warnings.catch_warnings(), torch.no_grad():
+        # The tracer warns at each check that reads a value or a shape (they run once,
+        # on the example, as intended), and torch that this exporter is the old one.
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.onnx.export(
+            wrapper,
+            example,
+            str(path),
+            dynamo=False,
+            input_names=list(INPUT_NAMES),
+            output_names=list(outputs),
+            dynamic_axes=dynamic,
+            opset_version=OPSET,
+        )
+
+
+def save_rewritten(model, initializers: list, nodes: list, target: str | Path) -> Path:
+    """Replace the graph's weights by ``initializers``, add ``nodes`` where they belong
+    (``insert_sorted``), check the graph and save it to ``target``."""
+    graph = model.graph
+    del graph.initializer[:]
+    graph.initializer.extend(initializers)
+    insert_sorted(graph, nodes)
+    onnx = require_module("onnx")
+    onnx.checker.check_model(model)
+    onnx.save(model, str(target))
+    return Path(target)
+
+
 def export_onnx(path: str | Path, model: BertModel | None = None) -> Path:
     """Trace ``model`` (None = the embedded default) into the float32 ONNX file ``path``.
 
@@ -172,21 +205,7 @@ def export_onnx(path: str | Path, model: BertModel | None = None) -> Path:
     example = (ids, torch.ones_like(ids), torch.zeros_like(ids))
     names = output_names(config.num_hidden_layers)
     dynamic = {name: {0: "batch", 1: "tokens"} for name in INPUT_NAMES}
-    with warnings.catch_warnings(), torch.no_grad():
-        # The tracer warns at each check that reads a value or a shape (they run once,
-        # on the example, as intended), and torch that this exporter is the old one.
-        warnings.simplefilter("ignore", torch.jit.TracerWarning)
-        warnings.simplefilter("ignore", DeprecationWarning)
-        torch.onnx.export(
-            wrapper,
-            example,
-            str(path),
-            dynamo=False,
-            input_names=list(INPUT_NAMES),
-            output_names=names,
-            dynamic_axes=dynamic,
-            opset_version=OPSET,
-        )
+    trace_to_onnx(wrapper, example, path, names, dynamic)
     graph_model = onnx.load(str(path))
     name_weights(graph_model.graph)
     graph_model.doc_string = (
@@ -332,12 +351,7 @@ def int8_weights(
                 ),
                 helper.make_node("Reshape", [f"{tag}.blocks", f"{tag}.shape"], [out]),  # (..., C)
             ]
-    del graph.initializer[:]
-    graph.initializer.extend(initializers)
-    insert_sorted(graph, nodes)
-    onnx.checker.check_model(model)
-    onnx.save(model, str(target))
-    return Path(target)
+    return save_rewritten(model, initializers, nodes, target)
 
 
 def insert_sorted(graph, new_nodes: list) -> None:
@@ -388,12 +402,7 @@ def fp16_weights(source: str | Path, target: str | Path, min_size: int = MIN_QUA
         nodes.append(
             helper.make_node("Cast", [f"{tensor.name}.fp16"], [tensor.name], to=TensorProto.FLOAT)
         )
-    del graph.initializer[:]
-    graph.initializer.extend(initializers)
-    insert_sorted(graph, nodes)
-    onnx.checker.check_model(model)
-    onnx.save(model, str(target))
-    return Path(target)
+    return save_rewritten(model, initializers, nodes, target)
 
 
 def dynamic_int8(source: str | Path, target: str | Path) -> Path:

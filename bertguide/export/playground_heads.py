@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import json
 import tempfile
-import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -51,7 +50,6 @@ from torch import nn
 from bertguide.export.playground import (
     INPUT_NAMES,
     MAX_LENGTH,
-    OPSET,
     consumers,
     encode,
     insert_sorted,
@@ -59,6 +57,7 @@ from bertguide.export.playground import (
     name_weights,
     require_module,
     session,
+    trace_to_onnx,
 )
 from bertguide.inference import fill_mask, next_sentence, shipped_restored_model
 from bertguide.pretrained import sha256_file
@@ -148,19 +147,7 @@ def export_heads_onnx(
     dynamic = {name: {0: "batch", 1: "tokens"} for name in INPUT_NAMES}
     dynamic.update({"fill_mask.ids": {0: "rows"}, "fill_mask.probs": {0: "rows"}})
     dynamic["is_next"] = {0: "batch"}
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore", torch.jit.TracerWarning)
-        warnings.simplefilter("ignore", DeprecationWarning)
-        torch.onnx.export(
-            wrapper,
-            example,
-            str(path),
-            dynamo=False,
-            input_names=list(INPUT_NAMES),
-            output_names=list(HEADS_OUTPUTS),
-            dynamic_axes=dynamic,
-            opset_version=OPSET,
-        )
+    trace_to_onnx(wrapper, example, path, HEADS_OUTPUTS, dynamic)
     graph_model = onnx.load(str(path))
     name_weights(graph_model.graph)
     table = model.bert.embeddings.word_embeddings.weight.detach().numpy()

@@ -1,34 +1,16 @@
 """Pictures of the chapter "GPT: the autoregressive branch".
 
-The chapter trains nothing itself: a GPT of the guide's own (``GPTConfig.tiny()``: bytes
-as tokens, 2 layers, 64 wide) learned next-byte prediction on the offline corpus with
-the package's one training loop; its run is ``bertguide.experiments.tiny_gpt``, and its
-weights and report ship with the package (the run ``tiny-gpt`` of
-``bertguide.experiments``):
-
-    data      the UTF-8 bytes of the training documents of the Wikipedia sample and the
-              Lee news corpus (``corpus.sentence_documents``), cut into windows of
-              ``n_positions`` bytes; a window is one example
-    held out  the first ``eval_windows`` windows of the held-out documents' bytes
-    measure   the mean next-byte loss on them (nats), its perplexity e^loss, and bits
-              per byte; against ln 256 (no knowledge) and a unigram byte model
-
-``tiny_gpt()`` returns the trained model and its report (other settings train once per
-machine, about ten seconds on 2 CPU cores, and are cached). The report holds the settings,
-the losses, the wall time, the learning curve and four continuations of one prompt
-(greedy; sampled at temperature 0.8 and 1.2 with top-k 20), shown as they come.
+The chapter trains nothing itself: its tiny GPT (``GPTConfig.tiny()``: bytes as
+tokens, 2 layers, 64 wide) is the run ``bertguide.experiments.tiny_gpt``, whose
+weights and report ship with the package; this module draws what that report holds
+(the learning curve, the continuations of one prompt) and the chapter's diagrams.
 
 The site's figures: ``gpt-loss-curve`` (the learning curve), ``gpt-generations`` (the
 continuations), ``lm-parameter-growth`` (published parameter counts, log scale, from
 ``bertguide.figures.history``), ``lm-timeline`` (the four generations of language models)
 and ``llm-extensions`` (a diagram: instruction tuning, RLHF, adapters and LoRA, and
 retrieval around a pre-trained model, with what each trains and needs; ``EXTENSIONS``).
-The figure build prints the training's wall time on stderr.
-
-Dimension legend: B = windows per batch, T = bytes per window (n_positions), V = 256.
-
-Left out: a real tokenizer (bytes keep the vocabulary at 256 and need no training),
-longer runs, learning-rate search, and GPUs.
+The figure build prints the shipped run's wall time on stderr.
 """
 
 from __future__ import annotations
