@@ -23,6 +23,9 @@ When the weights are not asked for, ``BertSelfAttention`` calls PyTorch's fused
 ``torch.nn.functional.scaled_dot_product_attention`` (same result, less memory);
 when they are, it computes them with ``scaled_dot_product_attention`` below.
 
+The sub-layers' ``forward`` signatures repeat, as in transformers, so that each class
+reads whole on its own; a duplicate-code scan lists them, and they are kept on purpose.
+
 Left out: causal masks (see ``gpt.py``), cross-attention, key/value caches,
 relative position scores and head pruning.
 """

@@ -22,6 +22,10 @@ What goes in and comes out of the token and span heads (a word's label on its fi
 piece, the best valid span, an answer from a long context) is in
 ``bertguide.words_and_spans``.
 
+Each head writes its ``forward`` signature out in full, as transformers does, so that a
+reader sees every argument where the head is defined: a duplicate-code scan lists these
+signatures as repeats, and they are kept on purpose.
+
 Left out: multi-label classification, multiple choice, ``inputs_embeds``, tuples."""
 
 from __future__ import annotations

@@ -43,6 +43,9 @@ once. ``forward`` refuses more; ``generate`` crops: once the sequence is full, e
 reads the last ``n_positions`` tokens afresh (positions 0.. again), without the cache,
 which cannot slide because every cached key was computed at its old position.
 
+The sub-layers' ``forward`` signatures repeat, as in transformers, so that each class
+reads whole on its own; a duplicate-code scan lists them, and they are kept on purpose.
+
 Left out: padding masks (a batch holds sequences of one length), token type ids,
 ``inputs_embeds``, cross-attention, beam search, top-p sampling, repetition penalties,
 GPT-2's byte-level BPE tokenizer, and loading GPT-2's released weights (no download

@@ -101,6 +101,7 @@ class TokenizationSteps:
 # the tokenizer
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+# The strategies by name: the first is what True means, the last what False means.
 PADDING_STRATEGIES = ("longest", "max_length", "do_not_pad")
 TRUNCATION_STRATEGIES = ("longest_first", "only_first", "only_second", "do_not_truncate")
 CLEANUPS = (
@@ -115,6 +116,20 @@ CLEANUPS = (
     (" 've", "'ve"),
     (" 're", "'re"),
 )
+
+
+def _strategy(name: str, value, allowed: tuple[str, ...]) -> str:
+    """``padding`` or ``truncation`` as a strategy's name: True is the first of
+    ``allowed``, False or None the last (do nothing), a name of ``allowed`` itself;
+    anything else is refused, naming the argument and what it may be."""
+    if value is True:
+        return allowed[0]
+    if value is False or value is None:
+        return allowed[-1]
+    if not isinstance(value, str) or value not in allowed:
+        choices = ", ".join(map(repr, allowed))
+        raise ValueError(f"{name} must be True, False or one of {choices}; got {value!r}")
+    return value
 
 
 def load_vocab(path: str | os.PathLike) -> dict[str, int]:
@@ -372,15 +387,7 @@ class WordPieceTokenizer:
         return input_ids, type_ids
 
     def _truncation_strategy(self, truncation, max_length) -> tuple[str, int | None]:
-        if truncation is True:
-            truncation = "longest_first"
-        elif truncation is False or truncation is None:
-            truncation = "do_not_truncate"
-        if truncation not in TRUNCATION_STRATEGIES:
-            raise ValueError(
-                f"truncation must be True, False or one of {', '.join(TRUNCATION_STRATEGIES)}; "
-                f"got {truncation!r}"
-            )
+        truncation = _strategy("truncation", truncation, TRUNCATION_STRATEGIES)
         if max_length is not None:
             check_int("max_length", max_length, 1)
         elif truncation != "do_not_truncate":
@@ -425,15 +432,7 @@ class WordPieceTokenizer:
                 raise ValueError(
                     f"text_pair must give one pair per text: {len(texts)} texts, {len(pairs)} pairs"
                 )
-        if padding is True:
-            padding = "longest"
-        elif padding is False or padding is None:
-            padding = "do_not_pad"
-        if padding not in PADDING_STRATEGIES:
-            raise ValueError(
-                f"padding must be True, False, 'longest', 'max_length' or 'do_not_pad'; "
-                f"got {padding!r}"
-            )
+        padding = _strategy("padding", padding, PADDING_STRATEGIES)
         if return_tensors not in ("pt", None):
             raise ValueError(f"return_tensors must be 'pt' or None, got {return_tensors!r}")
         truncation, max_length = self._truncation_strategy(truncation, max_length)

@@ -132,16 +132,21 @@ class MaskedLMStudent(nn.Module):
         return hidden, self.head(hidden[mask])  # (B, T, C), (M, V)
 
 
+@torch.no_grad()
+def teacher_at_masks(teacher, batch):
+    """The teacher's output on a masked batch, its MLM logits at the masks only (M, V)."""
+    return teacher(
+        batch["input_ids"],
+        batch["attention_mask"],
+        labels=batch["labels"],
+        score_masked_only=True,
+    )
+
+
 def distillation_loss_fn(student, batch, teacher, temperature: float, weights) -> torch.Tensor:
     """DistilBERT's loss of one batch: w_soft soft targets + w_mlm MLM + w_cos cosine."""
     mask = batch["labels"] != IGNORE_INDEX  # (B, T)
-    with torch.no_grad():
-        target = teacher(
-            batch["input_ids"],
-            batch["attention_mask"],
-            labels=batch["labels"],
-            score_masked_only=True,
-        )
+    target = teacher_at_masks(teacher, batch)
     hidden, logits = student(batch["input_ids"], batch["attention_mask"], mask)
     soft = soft_target_loss(logits, target.masked_lm_logits, temperature)
     hard = F.cross_entropy(logits, batch["labels"][mask])
@@ -161,12 +166,7 @@ def agreement(student, teacher, batches, temperature: float = 2.0) -> dict:
     cosines, soft = [], 0.0
     for batch in batches:
         mask = batch["labels"] != IGNORE_INDEX
-        t = teacher(
-            batch["input_ids"],
-            batch["attention_mask"],
-            labels=batch["labels"],
-            score_masked_only=True,
-        )
+        t = teacher_at_masks(teacher, batch)
         hidden, logits = student(batch["input_ids"], batch["attention_mask"], mask)
         targets = batch["labels"][mask]
         guess_s, guess_t = logits.argmax(-1), t.masked_lm_logits.argmax(-1)  # (M,)
