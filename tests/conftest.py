@@ -51,6 +51,23 @@ def built_site(tmp_path_factory) -> Path:
     return site
 
 
+@pytest.fixture(scope="session")
+def tok():
+    """The embedded model's WordPiece tokenizer, read once for the whole run."""
+    from bertguide.tokenizer import WordPieceTokenizer
+
+    return WordPieceTokenizer.from_pretrained()
+
+
+@pytest.fixture(scope="session")
+def transformers():
+    """Hugging Face transformers, imported when a parity test first asks for it (the
+    package itself never imports it)."""
+    import transformers
+
+    return transformers
+
+
 @pytest.fixture
 def model_copy(tmp_path: Path) -> Path:
     """A copy of the embedded model's files that a test may damage.

@@ -192,11 +192,6 @@ def test_bad_labels_fail_clearly():
 # token classification: labels of words <-> labels of tokens
 
 
-@pytest.fixture(scope="module")
-def tok():
-    return bg.WordPieceTokenizer.from_pretrained()
-
-
 def test_labels_go_to_the_first_piece_of_each_word(tok):
     words = ["Jim", "Henson", "was", "a", "puppeteer", "in", "Zürich", "U.S.A."]
     tags = [1, 2, 0, 0, 0, 0, 3, 3]

@@ -22,14 +22,8 @@ from bertguide.masking import (
     truncate_pair,
     word_ids,
 )
-from bertguide.tokenizer import WordPieceTokenizer
 
 SEEDS = range(5)
-
-
-@pytest.fixture(scope="module")
-def tok():
-    return WordPieceTokenizer.from_pretrained()
 
 
 @pytest.fixture(scope="module")

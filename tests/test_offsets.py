@@ -12,7 +12,6 @@ import pytest
 import torch
 import transformers
 
-import bertguide as bg
 from bertguide import corpus
 from bertguide.offsets import text_spans
 from bertguide.pretrained import resolve
@@ -36,11 +35,6 @@ HARD_CASES = [
     "   ",
     "\u0301",
 ]
-
-
-@pytest.fixture(scope="module")
-def tok():
-    return bg.WordPieceTokenizer.from_pretrained()
 
 
 @pytest.fixture(scope="module")

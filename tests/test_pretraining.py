@@ -30,13 +30,6 @@ SMALL_VOCAB = [*SPECIAL_TOKENS, "[unused0]", *WORDS, "##s", "##ed", "##ing"]
 
 
 @pytest.fixture(scope="module")
-def transformers():
-    import transformers
-
-    return transformers
-
-
-@pytest.fixture(scope="module")
 def small_tokenizer():
     return WordPieceTokenizer({token: i for i, token in enumerate(SMALL_VOCAB)})
 

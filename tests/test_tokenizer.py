@@ -25,11 +25,6 @@ def vocab_path():
 
 
 @pytest.fixture(scope="module")
-def tok():
-    return bg.WordPieceTokenizer.from_pretrained()
-
-
-@pytest.fixture(scope="module")
 def slow(vocab_path):
     """transformers' pure-Python BERT tokenizer."""
     transformers.utils.logging.set_verbosity_error()

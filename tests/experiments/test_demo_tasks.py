@@ -21,12 +21,6 @@ from bertguide.finetuning import (
     BertForTokenClassification,
 )
 from bertguide.model import BertModel
-from bertguide.tokenizer import WordPieceTokenizer
-
-
-@pytest.fixture(scope="module")
-def tok():
-    return WordPieceTokenizer.from_pretrained()
 
 
 @pytest.fixture(scope="module")

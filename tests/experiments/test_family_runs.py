@@ -16,7 +16,6 @@ from bertguide.experiments import family_helpers as helpers
 from bertguide.experiments import family_runs as runs
 from bertguide.experiments import family_tang as tang
 from bertguide.experiments import restoring, store, weights
-from bertguide.tokenizer import WordPieceTokenizer
 from tests.experiments.test_restoring import TINY
 
 TEACHER = TINY.replace(architecture=(2, 32, 2))  # two layers: the student keeps one
@@ -29,11 +28,6 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def tok():
-    return WordPieceTokenizer.from_pretrained()
 
 
 @pytest.fixture(scope="module")

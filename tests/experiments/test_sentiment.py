@@ -18,14 +18,8 @@ from bertguide.experiments import sentiment, sentiment_ablation, store
 from bertguide.experiments.sentiment import FineTuneSettings, MeanPooledClassifier
 from bertguide.finetuning import BertForSequenceClassification
 from bertguide.model import BertModel
-from bertguide.tokenizer import WordPieceTokenizer
 
 FAST = FineTuneSettings(num_epochs=1, batch_size=8, learning_rate=1e-3, threads=1)
-
-
-@pytest.fixture(scope="module")
-def tok():
-    return WordPieceTokenizer.from_pretrained()
 
 
 @pytest.fixture(scope="module")

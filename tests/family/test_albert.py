@@ -20,7 +20,6 @@ from bertguide.family.albert import (
     make_sop_pairs,
 )
 from bertguide.model import count_parameters, parameter_breakdown
-from bertguide.tokenizer import WordPieceTokenizer
 
 TINY = AlbertConfig(
     vocab_size=60,
@@ -31,18 +30,6 @@ TINY = AlbertConfig(
     intermediate_size=40,
     max_position_embeddings=32,
 )
-
-
-@pytest.fixture(scope="module")
-def transformers():
-    import transformers
-
-    return transformers
-
-
-@pytest.fixture(scope="module")
-def tok():
-    return WordPieceTokenizer.from_pretrained()
 
 
 def hf_config(transformers, config, groups):

@@ -32,13 +32,6 @@ SMALL = BertConfig(
 )
 
 
-@pytest.fixture(scope="module")
-def transformers():
-    import transformers
-
-    return transformers
-
-
 def inputs(seed=0, B=3, T=9):
     g = torch.Generator().manual_seed(seed)
     ids = torch.randint(1, SMALL.vocab_size, (B, T), generator=g)

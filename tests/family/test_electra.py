@@ -18,21 +18,8 @@ from bertguide.family.electra import (
     sample_tokens,
 )
 from bertguide.masking import PreTrainingCollator, make_nsp_pairs
-from bertguide.tokenizer import WordPieceTokenizer
 
 SMALL = BertConfig.tiny(vocab_size=30522, max_position_embeddings=64)
-
-
-@pytest.fixture(scope="module")
-def transformers():
-    import transformers
-
-    return transformers
-
-
-@pytest.fixture(scope="module")
-def tok():
-    return WordPieceTokenizer.from_pretrained()
 
 
 @pytest.fixture(scope="module")

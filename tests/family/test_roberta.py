@@ -17,12 +17,6 @@ from bertguide.family.roberta import (
 )
 from bertguide.masking import MaskingVocab, PreTrainingCollator, make_nsp_pairs
 from bertguide.pretraining import BertForPreTraining
-from bertguide.tokenizer import WordPieceTokenizer
-
-
-@pytest.fixture(scope="module")
-def tok():
-    return WordPieceTokenizer.from_pretrained()
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ from bertguide.family.spanbert import (
     span_mask,
 )
 from bertguide.masking import MaskingVocab, PreTrainingCollator
-from bertguide.tokenizer import WordPieceTokenizer
 
 # chi-square with 9 degrees of freedom (10 lengths): P(X > 27.88) = 0.001
 CHI2_9DF_999 = 27.88
@@ -24,11 +23,6 @@ CHI2_9DF_999 = 27.88
 def chi_square(counts: torch.Tensor, probabilities: torch.Tensor) -> float:
     expected = counts.sum() * probabilities
     return float(((counts - expected) ** 2 / expected).sum())
-
-
-@pytest.fixture(scope="module")
-def tok():
-    return WordPieceTokenizer.from_pretrained()
 
 
 @pytest.fixture(scope="module")
