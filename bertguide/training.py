@@ -64,7 +64,9 @@ processes, ``eval_fn`` runs on process 0 only and its metrics are sent to the ot
 only ``wall_time_s`` is each process's own. Only process 0 draws a progress bar. Dropout
 is seeded with ``seed + rank``, so processes drop different units. The process group is
 left open for a second ``train`` call; the script may end with
-``torch.distributed.destroy_process_group()``.
+``torch.distributed.barrier()`` then ``torch.distributed.destroy_process_group()`` (the
+barrier lets every process finish before any closes the group: gloo may abort a
+process whose peer has already left).
 
 Probing a run
 -------------
