@@ -15,6 +15,7 @@ how often it ran ``eval_fn``); process 0 also saves the trained weights of each 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -132,11 +133,16 @@ def main(out_dir: Path) -> None:
     if rank == 0:
         torch.save(weights, out_dir / "weights.pt")
     if torch.distributed.is_initialized():
-        # every rank done before any tears down: gloo aborts a rank whose peer has
-        # already closed its connections ("terminate called without an active exception")
-        torch.distributed.barrier()
-        torch.distributed.destroy_process_group()
+        torch.distributed.barrier()  # every rank has written its results
 
 
 if __name__ == "__main__":
     main(Path(sys.argv[1]))
+    # End the process here, without Python's and C++'s exit-time teardown: gloo's
+    # background threads, still joinable when the interpreter's static objects are
+    # destroyed, sometimes end a rank in std::terminate ("terminate called without an
+    # active exception", SIGABRT) after its work is done and written, more often on a
+    # loaded machine; a barrier before destroy_process_group made it rarer, not rare.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
