@@ -42,25 +42,41 @@ from __future__ import annotations
 
 import re
 from itertools import pairwise
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import torch
 
 from bertguide.checks import check_int
 from bertguide.encoding import BatchEncoding, truncate
 
-if TYPE_CHECKING:
-    from bertguide.tokenizer import WordPieceTokenizer
-
 # A token's place in the text: (id, start, end, word index); positions are characters.
 Span = tuple[int, int, int, int]
+
+
+class Tokenizer(Protocol):
+    """What this module reads from a tokenizer (``WordPieceTokenizer`` is one). Naming
+    it here, rather than importing the tokenizer, keeps the dependency one-way: the
+    tokenizer calls this module, never the reverse."""
+
+    basic_tokenizer: Any  # .clean, .normalize, .split_on_punctuation (BasicTokenizer)
+    vocab: dict[str, int]
+    unk_token: str
+    cls_token_id: int
+    sep_token_id: int
+    model_max_length: int
+
+    def wordpiece(self, word: str) -> list[str]: ...
+
+    def word_spans(self, word: str) -> tuple[Span, ...]: ...
+
+    def segments(self, text: str) -> list[tuple[bool, str]]: ...
 
 
 # -----------------------------------------------------------------------------
 # one text -> ids, character spans and word indices
 
 
-def word_spans(tokenizer: WordPieceTokenizer, word: str) -> tuple[Span, ...]:
+def word_spans(tokenizer: Tokenizer, word: str) -> tuple[Span, ...]:
     """One word of cleaned text -> (id, first char, last char + 1, basic token) per piece.
 
     Positions index the characters of ``word``; the basic tokens are numbered from 0.
@@ -113,7 +129,7 @@ def _clean_words(clean, part: str, position: int) -> list[tuple[str, list[int]]]
     return words
 
 
-def text_spans(tokenizer: WordPieceTokenizer, text: str) -> list[Span]:
+def text_spans(tokenizer: Tokenizer, text: str) -> list[Span]:
     """Text -> one ``(id, start, end, word)`` per token, no special tokens added.
 
     ``text[start:end]`` is the original text the token came from; ``word`` numbers
@@ -174,7 +190,7 @@ def _windows(n: int, budget: int, stride: int, name: str) -> list[tuple[int, int
 
 
 def encode_rows(
-    tokenizer: WordPieceTokenizer,
+    tokenizer: Tokenizer,
     texts: list[str],
     pairs: list[str] | None,
     add_special_tokens: bool,
